@@ -1,0 +1,1 @@
+"""Model runtimes behind one contract (see `backends.base`); each imported only when a model needs it."""

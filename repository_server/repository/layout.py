@@ -1,0 +1,27 @@
+"""Naming rules of the repository layout: `<repo>/<model>/[config.json] [labels] <version>/<files>`."""
+
+from __future__ import annotations
+
+import re
+
+_VERSION_NAME = re.compile(r"[1-9][0-9]*")
+_MODEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def is_hidden(name: str) -> bool:
+    """Names starting with '.' are ignored everywhere: `cp -r m/.3.tmp; mv m/.3.tmp m/3` publishes
+    a version atomically."""
+    return name.startswith(".")
+
+
+def version_number(name: str) -> int | None:
+    """The version a folder name stands for: a positive integer without leading zeros, else None.
+
+    `1` and `12` are versions; `0`, `01`, `v2`, `2_backup` and `3.old` are not.
+    """
+    return int(name) if _VERSION_NAME.fullmatch(name) else None
+
+
+def is_valid_model_name(name: str) -> bool:
+    """Model names are `[A-Za-z0-9_.-]+`, not hidden, and never `.` or `..`."""
+    return bool(_MODEL_NAME.fullmatch(name)) and not is_hidden(name)
