@@ -82,7 +82,7 @@ class QueueFullError(ServerError):
         self.version = version
         self.queue_size = queue_size
         super().__init__(
-            f"Model \"{model}\" has no worker to serve inference request. "
+            f'Model "{model}" has no worker to serve inference request. '
             "Please use scale workers API to add workers."
         )
 

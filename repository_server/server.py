@@ -23,6 +23,9 @@ def run(settings: Settings, given: Mapping[str, Any]) -> int:
             logger.warning("model %s: UNAVAILABLE: %s", model.name, model.problem)
         else:
             logger.info(
-                "model %s: backend %s, versions %s", model.name, model.backend, sorted(model.versions)
+                "model %s: backend %s, versions %s",
+                model.name,
+                model.backend,
+                sorted(model.versions),
             )
     return 0

@@ -152,7 +152,9 @@ class Settings:
     management_port: int = setting(
         8081, "The TorchServe management port.", parse=parse_port, metavar="PORT"
     )
-    metrics_port: int = setting(8082, "The Prometheus metrics port.", parse=parse_port, metavar="PORT")
+    metrics_port: int = setting(
+        8082, "The Prometheus metrics port.", parse=parse_port, metavar="PORT"
+    )
     job_queue_size: int = setting(
         100,
         "Requests a version queues before answering 503; a model's config parameter "

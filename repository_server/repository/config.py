@@ -119,7 +119,9 @@ def _instance_group(groups: list[Mapping[str, Any]]) -> InstanceGroup | None:
         return None
     kinds = {group.get("kind", "KIND_AUTO") for group in groups}
     if len(kinds) > 1:
-        raise SchemaError(f"instance_group: groups of different kinds are not supported: {sorted(kinds)}")
+        raise SchemaError(
+            f"instance_group: groups of different kinds are not supported: {sorted(kinds)}"
+        )
     gpus = tuple(sorted({gpu for group in groups for gpu in group.get("gpus", [])}))
     return InstanceGroup(
         kind=kinds.pop(), count=sum(group.get("count", 1) for group in groups), gpus=gpus
@@ -136,9 +138,7 @@ def _parameters(document: Mapping[str, Any]) -> dict[str, str]:
         if key in parameters:
             text = parameters[key]
             if not text.strip().isdigit() or int(text) < minimum:
-                raise SchemaError(
-                    f"parameters.{key}: {text!r} is not an integer >= {minimum}"
-                )
+                raise SchemaError(f"parameters.{key}: {text!r} is not an integer >= {minimum}")
     return parameters
 
 

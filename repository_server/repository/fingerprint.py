@@ -68,12 +68,12 @@ class ContentHashCache:
     def read(self, path: Path) -> tuple[str, bytes]:
         """(content hash, content) of the file; raises OSError when it cannot be read."""
         key = os.fspath(path)
-        stat = os.stat(key)
+        stat = path.stat()
         stamp = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
         cached = self._entries.get(key)
         if cached is not None and cached[0] == stamp:
             return cached[1], cached[2]
-        content = Path(key).read_bytes()
+        content = path.read_bytes()
         digest = hashlib.blake2b(content, digest_size=16).hexdigest()
         self._entries[key] = (stamp, digest, content)
         return digest, content

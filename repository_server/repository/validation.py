@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -64,16 +65,17 @@ def field_path(path: Any) -> str:
 
 def _describe(error: jsonschema.exceptions.ValidationError) -> str:
     where = field_path(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = error.schema.get("properties", {})
+        allowed = schema.get("properties", {})
         unknown = sorted(key for key in error.instance if key not in allowed)
         names = ", ".join(f"'{key}'" for key in unknown)
         message = f"unknown field {names}" if len(unknown) == 1 else f"unknown fields {names}"
-    elif error.validator in ("minProperties", "maxProperties") and "x-message" in error.schema:
+    elif error.validator in ("minProperties", "maxProperties") and "x-message" in schema:
         # Schemas say in words what a count rule means ("exactly one of latest, specific, all").
-        message = error.schema["x-message"]
-    elif error.validator == "pattern" and "x-message" in error.schema:
-        message = f"{error.instance!r} {error.schema['x-message']}"
+        message = schema["x-message"]
+    elif error.validator == "pattern" and "x-message" in schema:
+        message = f"{error.instance!r} {schema['x-message']}"
     else:
         message = error.message
     return f"{where}: {message}" if where else message
