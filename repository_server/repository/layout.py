@@ -8,10 +8,14 @@ _VERSION_NAME = re.compile(r"[1-9][0-9]*")
 _MODEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
+# Folders tools leave beside models (Python byte code of make_models.py, say): never models.
+TOOL_FOLDERS = frozenset({"__pycache__"})
+
+
 def is_hidden(name: str) -> bool:
     """Names starting with '.' are ignored everywhere: `cp -r m/.3.tmp; mv m/.3.tmp m/3` publishes
-    a version atomically."""
-    return name.startswith(".")
+    a version atomically. Tool folders such as `__pycache__` are ignored too."""
+    return name.startswith(".") or name in TOOL_FOLDERS
 
 
 def version_number(name: str) -> int | None:

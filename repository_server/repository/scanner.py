@@ -36,16 +36,32 @@ class VersionEntry:
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One model folder. `problem` says why it cannot be served at all (None when it can)."""
+    """One model folder as scanned."""
 
     name: str
     path: Path
     config: ModelConfig | None
+    # Why config.json (or a labels file it names) is unusable; None when it is fine or absent.
+    config_problem: str | None
     # Changes whenever config.json or a file beside it (labels) changes in content.
     files_fingerprint: str
+    # The same, without config.json: config changes are judged by the parsed config instead.
+    labels_fingerprint: str
     versions: Mapping[int, VersionEntry]
-    backend: str | None
-    problem: str | None = None
+    # The backend the files of the newest version that has model files point to.
+    detected_backend: str | None
+
+    @property
+    def backend(self) -> str | None:
+        """The config's backend, else the detected one; None when neither says."""
+        if self.config is not None and self.config.backend:
+            return self.config.backend
+        return self.detected_backend
+
+    @property
+    def problem(self) -> str | None:
+        """Why this model cannot be served at all; None when it can."""
+        return self.config_problem or files_problem(self.name, self.versions, self.backend)
 
     def newest_version(self) -> int | None:
         return max(self.versions) if self.versions else None
@@ -59,16 +75,27 @@ class RepositoryState:
     problem: str | None = None
 
 
-def _no_versions_problem(name: str) -> str:
-    return (
-        f"{name}: no version folder found; a version folder is named by a positive integer "
-        "without leading zeros, like 1 or 12"
-    )
+def files_problem(
+    name: str, versions: Mapping[int, VersionEntry], backend: str | None
+) -> str | None:
+    """Why the version folders of a model give nothing to serve, or None."""
+    if not versions:
+        return (
+            f"{name}: no version folder found; a version folder is named by a positive integer "
+            "without leading zeros, like 1 or 12"
+        )
+    if backend is None:
+        expected = [" + ".join(files) for _, files in registry.DETECTION_ORDER]
+        return f"{name}/{max(versions)}: no model file found; expected {', '.join(expected)}"
+    return None
 
 
-def _no_model_file_problem(name: str, version: int) -> str:
-    expected = [" + ".join(files) for _, files in registry.DETECTION_ORDER]
-    return f"{name}/{version}: no model file found; expected {', '.join(expected)}"
+@dataclass(frozen=True)
+class _ModelFiles:
+    config: ModelConfig | None
+    problem: str | None
+    fingerprint: str
+    labels_fingerprint: str
 
 
 class RepositoryScanner:
@@ -120,7 +147,9 @@ class RepositoryScanner:
         except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as error:
-            return ModelEntry(name, path, None, "", MappingProxyType({}), None, f"{name}: {error}")
+            return ModelEntry(
+                name, path, None, f"{name}: {error}", "", "", MappingProxyType({}), None
+            )
         versions: dict[int, VersionEntry] = {}
         root_files: list[str] = []
         for entry in entries:
@@ -146,23 +175,22 @@ class RepositoryScanner:
                 )
             elif entry.is_file():
                 root_files.append(entry.name)
-        fingerprint, config, problem = self._read_model_files(name, path, sorted(root_files))
-        backend = None
-        if config is not None:
-            backend = config.backend or self._detect_backend(versions)
-            if problem is None and not versions:
-                problem = _no_versions_problem(name)
-            elif problem is None and backend is None:
-                problem = _no_model_file_problem(name, max(versions))
+        files = self._read_model_files(name, path, sorted(root_files))
         return ModelEntry(
-            name, path, config, fingerprint, MappingProxyType(versions), backend, problem
+            name,
+            path,
+            files.config,
+            files.problem,
+            files.fingerprint,
+            files.labels_fingerprint,
+            MappingProxyType(versions),
+            self._detect_backend(versions),
         )
 
-    def _read_model_files(
-        self, name: str, path: Path, root_files: list[str]
-    ) -> tuple[str, ModelConfig | None, str | None]:
-        """Fingerprint of the files beside the versions, the config, and a problem if any."""
-        digest = hashlib.blake2b(digest_size=16)
+    def _read_model_files(self, name: str, path: Path, root_files: list[str]) -> _ModelFiles:
+        """Fingerprints of the files beside the versions, the config, and its problem if any."""
+        everything = hashlib.blake2b(digest_size=16)
+        labels = hashlib.blake2b(digest_size=16)
         config_digest = ""
         config_text = b""
         for file_name in root_files:
@@ -177,11 +205,16 @@ class RepositoryScanner:
                         config_digest, config_text = part, content
             except OSError as error:
                 if file_name == CONFIG_FILE:
-                    return "", None, f"{name}/{CONFIG_FILE}: cannot be read: {error.strerror}"
+                    problem = f"{name}/{CONFIG_FILE}: cannot be read: {error.strerror}"
+                    return _ModelFiles(None, problem, "", "")
                 continue
-            digest.update(f"{file_name}\0{part}\n".encode())
+            line = f"{file_name}\0{part}\n".encode()
+            everything.update(line)
+            if file_name != CONFIG_FILE:
+                labels.update(line)
+        fingerprints = (everything.hexdigest(), labels.hexdigest())
         if CONFIG_FILE not in root_files:
-            return digest.hexdigest(), ModelConfig(name=name), None
+            return _ModelFiles(ModelConfig(name=name), None, *fingerprints)
         cached = self._configs.get(name)
         if cached is not None and cached[0] == config_digest:
             parsed = cached[1]
@@ -192,15 +225,14 @@ class RepositoryScanner:
                 parsed = error
             self._configs[name] = (config_digest, parsed)
         if isinstance(parsed, SchemaError):
-            return digest.hexdigest(), None, f"{name}/{CONFIG_FILE}: {parsed}"
+            return _ModelFiles(None, f"{name}/{CONFIG_FILE}: {parsed}", *fingerprints)
         missing = [label for label in parsed.label_files() if label not in root_files]
         if missing:
-            return (
-                digest.hexdigest(),
-                None,
-                f"{name}/{CONFIG_FILE}: label_filename {missing[0]!r} is not in the model folder",
+            problem = (
+                f"{name}/{CONFIG_FILE}: label_filename {missing[0]!r} is not in the model folder"
             )
-        return digest.hexdigest(), parsed, None
+            return _ModelFiles(None, problem, *fingerprints)
+        return _ModelFiles(parsed, None, *fingerprints)
 
     @staticmethod
     def _detect_backend(versions: Mapping[int, VersionEntry]) -> str | None:

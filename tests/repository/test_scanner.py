@@ -57,6 +57,15 @@ def test_hidden_folders_and_files_are_ignored(tree):
     assert state.models["m"].versions[1].file_names == frozenset({"model.onnx"})
 
 
+def test_python_byte_code_folder_is_not_a_model(tree, caplog):
+    tree.version("m", "1")
+    (tree.root / "__pycache__").mkdir()
+    (tree.root / "__pycache__" / "make_models.cpython-311.pyc").write_bytes(b"pyc")
+    state = scan(tree)
+    assert list(state.models) == ["m"]
+    assert "__pycache__" not in caplog.text
+
+
 def test_atomic_rename_of_hidden_folder_publishes_the_version(tree):
     tree.version("m", "1")
     scanner = RepositoryScanner(tree.root)
