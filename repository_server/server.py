@@ -1,31 +1,127 @@
-"""Runs the server. Until the HTTP surfaces land it scans the repository and reports it."""
+"""Runs the server process: three uvicorn servers (inference, management, metrics) on one event
+loop around one ModelServer, with a graceful stop on SIGTERM and SIGINT."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Mapping
+import signal
+import sys
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
+import uvicorn
+from starlette.types import ASGIApp
+
 from repository_server.errors import ConfigurationError
-from repository_server.repository import RepositoryScanner
+from repository_server.http.inference import create_inference_app
+from repository_server.http.management import create_management_app
+from repository_server.http.metrics import create_metrics_app
+from repository_server.model_server import ModelServer
 from repository_server.settings import Settings
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("repository_server")
+
+STARTUP_FAILED = 1
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to us: three servers share one process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+    @property
+    def bound_port(self) -> int:
+        return int(self.servers[0].sockets[0].getsockname()[1])
+
+
+def _uvicorn_config(app: ASGIApp, settings: Settings, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=port,
+        lifespan="off",
+        access_log=False,
+        log_config=None,
+        http="httptools",
+        loop="none",
+        timeout_graceful_shutdown=int(settings.exit_timeout_secs) or 1,
+        server_header=False,
+    )
 
 
 def run(settings: Settings, given: Mapping[str, Any]) -> int:
+    """Runs until SIGTERM or SIGINT; returns the process exit status."""
     root = settings.model_repository
     if not root.is_dir():
         raise ConfigurationError(f"--model-repository: {str(root)!r} is not a folder")
-    state = RepositoryScanner(root).scan()
-    for model in state.models.values():
-        if model.problem:
-            logger.warning("model %s: UNAVAILABLE: %s", model.name, model.problem)
-        else:
-            logger.info(
-                "model %s: backend %s, versions %s",
-                model.name,
-                model.backend,
-                sorted(model.versions),
-            )
-    return 0
+    try:
+        import uvloop
+
+        runner: Callable[..., int] = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
+        runner = asyncio.run
+    return runner(serve(settings))
+
+
+async def serve(settings: Settings) -> int:
+    server = ModelServer(settings)
+    surfaces = [
+        ("inference", create_inference_app(server), settings.http_port),
+        ("management", create_management_app(server), settings.management_port),
+        ("metrics", create_metrics_app(server), settings.metrics_port),
+    ]
+    uvicorn_servers = [_Server(_uvicorn_config(app, settings, port)) for _, app, port in surfaces]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(s.serve()) for s in uvicorn_servers]
+    if not await _wait_started(uvicorn_servers, tasks):
+        await _stop_servers(uvicorn_servers, tasks)
+        return STARTUP_FAILED
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        logger.warning("listening on %s: reachable from other machines", settings.host)
+    for (name, _, _), uvicorn_server in zip(surfaces, uvicorn_servers):
+        logger.info("%s on http://%s:%d", name, settings.host, uvicorn_server.bound_port)
+    report = await server.start()
+    exit_status = 0
+    if report.failures and settings.exit_on_error:
+        for name, reason in sorted(report.failures.items()):
+            logger.error("model %s failed to load: %s", name, reason)
+        logger.error("--exit-on-error: stopping")
+        exit_status = STARTUP_FAILED
+    else:
+        logger.info("Model server started.")
+        watchers = [*tasks, asyncio.create_task(stop.wait())]
+        await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
+        watchers[-1].cancel()
+    logger.info("stopping: finishing in-flight requests, then unloading models")
+    server.exiting = True
+    await _stop_servers(uvicorn_servers, tasks)
+    await server.stop()
+    logger.info("stopped")
+    return exit_status
+
+
+async def _wait_started(servers: list[_Server], tasks: list[asyncio.Task[None]]) -> bool:
+    while not all(s.started for s in servers):
+        if any(task.done() for task in tasks):
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    error = task.exception()
+                    if not isinstance(error, SystemExit):
+                        logger.error("a server failed to start: %r", error)
+            print("repository-server: error: could not bind every port", file=sys.stderr)
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
+async def _stop_servers(servers: list[_Server], tasks: list[asyncio.Task[None]]) -> None:
+    for uvicorn_server in servers:
+        uvicorn_server.should_exit = True
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,1 @@
+"""The HTTP surfaces (Starlette): inference, management and metrics, one module each."""

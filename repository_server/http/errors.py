@@ -1,0 +1,60 @@
+"""Domain errors to HTTP responses, in one place per surface.
+
+KServe v2 / Triton routes answer `{"error": "..."}`; TorchServe routes answer
+`{"code": N, "type": "SomeException", "message": "..."}` pretty-printed with an x-request-id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from repository_server.errors import ServerError
+
+JSON = "application/json"
+
+
+def json_response(
+    document: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(orjson.dumps(document), status_code=status, media_type=JSON, headers=headers)
+
+
+def v2_error(message: str, status: int) -> Response:
+    return json_response({"error": message}, status)
+
+
+def torchserve_json(document: Any, status: int = 200) -> Response:
+    """TorchServe's bodies: pretty-printed (2 spaces), a trailing newline, a fresh x-request-id."""
+    body = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+    return Response(
+        body, status_code=status, media_type=JSON, headers={"x-request-id": str(uuid.uuid4())}
+    )
+
+
+def torchserve_error(status: int, error_type: str, message: str) -> Response:
+    return torchserve_json({"code": status, "type": error_type, "message": message}, status)
+
+
+_V2_HTTP_MESSAGES = {404: "Not Found", 405: "Method Not Allowed"}
+
+
+async def v2_server_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, ServerError)
+    return v2_error(error.message, error.status)
+
+
+async def v2_http_exception(request: Request, error: Exception) -> Response:
+    assert isinstance(error, HTTPException)
+    return v2_error(_V2_HTTP_MESSAGES.get(error.status_code, error.detail), error.status_code)
+
+
+V2_EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ServerError: v2_server_error,
+    HTTPException: v2_http_exception,
+}

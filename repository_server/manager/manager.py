@@ -1,0 +1,354 @@
+"""The ModelManager: the one place that changes what is loaded.
+
+Given a model's desired state it loads, swaps and unloads versions, availability first: a new or
+changed version loads beside the one serving and takes over only once READY; a failed load never
+removes a version that was serving; a removed version stops taking requests at once, finishes
+the ones in flight, then frees its memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Protocol
+
+from repository_server.errors import (
+    ModelNotFoundError,
+    NoVersionAvailableError,
+    VersionNotFoundError,
+    VersionNotReadyError,
+)
+from repository_server.manager.desired import DesiredModel
+from repository_server.manager.records import LoadFailure, ModelRecord, VersionSlot
+from repository_server.manager.served import ServedVersion
+from repository_server.manager.states import VersionState, VersionStatus, log_transition
+
+logger = logging.getLogger(__name__)
+
+
+class VersionLoadError(Exception):
+    """A version failed to load; the message is the reason shown in status."""
+
+
+class VersionLoader(Protocol):
+    async def load(self, desired: DesiredModel, version: int, workers: int) -> ServedVersion: ...
+
+
+class ModelManager:
+    def __init__(
+        self,
+        loader: VersionLoader,
+        *,
+        default_workers: int = 1,
+        drain_timeout: float | None = None,
+    ) -> None:
+        self._loader = loader
+        self._records: dict[str, ModelRecord] = {}
+        self._draining: set[asyncio.Task[None]] = set()
+        self.default_workers = default_workers
+        self.drain_timeout = drain_timeout
+        # Worker counts set through the management API, by (model, version).
+        self.worker_overrides: dict[tuple[str, int], int] = {}
+
+    # -- lookups: the hot path reads only dictionaries refreshed on every change ------------
+
+    def get(self, name: str, version: int | None = None) -> ServedVersion:
+        """The READY version to run a request on (the default one when `version` is None)."""
+        record = self._records.get(name)
+        if record is None:
+            raise ModelNotFoundError(name)
+        if version is None:
+            if record.default_version is None:
+                raise NoVersionAvailableError(name)
+            return record.ready[record.default_version]
+        served = record.ready.get(version)
+        if served is not None:
+            return served
+        known = {row.version: row for row in record.statuses() if row.version is not None}
+        if version in known:
+            row = known[version]
+            raise VersionNotReadyError(name, version, row.state.value, row.reason)
+        raise VersionNotFoundError(name, version)
+
+    def record(self, name: str) -> ModelRecord | None:
+        return self._records.get(name)
+
+    def model_names(self) -> list[str]:
+        return sorted(self._records)
+
+    def statuses(self, name: str | None = None) -> list[VersionStatus]:
+        names = [name] if name is not None else sorted(self._records)
+        return [row for n in names if n in self._records for row in self._records[n].statuses()]
+
+    def ready_versions(self) -> Iterable[ServedVersion]:
+        for name in sorted(self._records):
+            yield from self._records[name].ready.values()
+
+    @property
+    def loading(self) -> bool:
+        """Whether any version is loading for the first time."""
+        return any(record.loading for record in self._records.values())
+
+    def failures_older_than(self, seconds: float) -> list[str]:
+        """Models with a version that failed to load (and serves nothing) longer ago than this."""
+        now = time.monotonic()
+        return sorted(
+            record.name
+            for record in self._records.values()
+            for slot in record.slots.values()
+            if slot.failure is not None
+            and slot.serving is None
+            and now - slot.failure.since > seconds
+        )
+
+    # -- changes ------------------------------------------------------------------------------
+
+    async def apply(
+        self,
+        name: str,
+        desired: DesiredModel | None,
+        *,
+        retry_failed: bool = False,
+        force: bool = False,
+        forget: bool = False,
+    ) -> dict[int, str]:
+        """Makes what is served of `name` follow `desired` (None: serve nothing).
+
+        Returns the versions that failed to load now, with their reasons. `retry_failed` tries
+        versions that failed before with the same files again; `force` reloads versions even
+        when nothing changed; `forget` drops the model once drained (its folder is gone).
+        Calls for one model are serialised: two loads of a model never run at once.
+        """
+        record = self._records.get(name)
+        if record is None:
+            if desired is None:
+                return {}
+            record = self._records[name] = ModelRecord(name)
+        async with record.lock:
+            if desired is None:
+                self._retire_all(record, forget=forget)
+                return {}
+            record.desired = desired
+            record.forgotten = False
+            if desired.problem is not None:
+                if record.problem != desired.problem:
+                    logger.warning("model %s: %s", name, desired.problem)
+                record.problem = desired.problem
+                return {}
+            record.problem = None
+            if retry_failed:
+                for slot in record.slots.values():
+                    slot.failure = None
+            self._scale_to_config(record, desired)
+            failures = await self._load_selected(record, desired, force=force)
+            record.refresh_ready()
+            return failures
+
+    async def _load_selected(
+        self, record: ModelRecord, desired: DesiredModel, *, force: bool
+    ) -> dict[int, str]:
+        failures: dict[int, str] = {}
+        while True:
+            selected = desired.policy.select(
+                v
+                for v in desired.available
+                if not self._failed(record, desired, v) or self._serving(record, v)
+            )
+            to_load = [
+                v
+                for v in sorted(selected)
+                if not self._failed(record, desired, v)
+                and (force or not self._serving_key_matches(record, desired, v))
+            ]
+            force = False
+            if not to_load:
+                break
+            results = await asyncio.gather(*(self._load(record, desired, v) for v in to_load))
+            new_failures = {v: reason for v, reason in zip(to_load, results) if reason is not None}
+            failures.update(new_failures)
+            if not new_failures:
+                break
+            # Like OVMS and TF Serving: a failed version leaves the candidates and the policy
+            # chooses again, so with latest 1 the previous version keeps serving.
+        self._retire_unselected(record, desired, selected)
+        return failures
+
+    @staticmethod
+    def _serving(record: ModelRecord, version: int) -> bool:
+        slot = record.slots.get(version)
+        return slot is not None and slot.serving is not None
+
+    @staticmethod
+    def _failed(record: ModelRecord, desired: DesiredModel, version: int) -> bool:
+        slot = record.slots.get(version)
+        return (
+            slot is not None
+            and slot.failure is not None
+            and slot.failure.key == desired.key(version)
+        )
+
+    @staticmethod
+    def _serving_key_matches(record: ModelRecord, desired: DesiredModel, version: int) -> bool:
+        slot = record.slots.get(version)
+        return (
+            slot is not None
+            and slot.serving is not None
+            and slot.serving.key == desired.key(version)
+        )
+
+    def workers_for(self, record: ModelRecord, version: int) -> int:
+        override = self.worker_overrides.get((record.name, version))
+        if override is not None:
+            return override
+        config = record.config
+        if config is not None and config.instance_group is not None:
+            return config.instance_group.count
+        return self.default_workers
+
+    def _scale_to_config(self, record: ModelRecord, desired: DesiredModel) -> None:
+        # instance_group changes apply in place: kept versions are not reloaded.
+        for number, slot in record.slots.items():
+            served = slot.serving
+            if served is not None and (record.name, number) not in self.worker_overrides:
+                served.scheduler.scale(self.workers_for(record, number))
+
+    async def _load(self, record: ModelRecord, desired: DesiredModel, version: int) -> str | None:
+        slot = record.slot(version)
+        before = slot.status(record.name).state
+        slot.loading = True
+        slot.unloaded = False
+        if slot.serving is None:
+            log_transition(record.name, version, before, VersionState.LOADING)
+        else:
+            logger.info(
+                "model %s version %s: files changed, loading a new copy beside the serving one",
+                record.name,
+                version,
+            )
+        started = time.monotonic()
+        try:
+            served = await self._loader.load(desired, version, self.workers_for(record, version))
+        except VersionLoadError as error:
+            slot.failure = LoadFailure(desired.key(version), str(error))
+            after = slot.status(record.name)
+            log_transition(record.name, version, before, after.state, str(error))
+            return str(error)
+        finally:
+            slot.loading = False
+        previous = slot.serving
+        slot.serving = served
+        slot.failure = None
+        record.refresh_ready()
+        log_transition(
+            record.name, version, before, VersionState.READY, seconds=time.monotonic() - started
+        )
+        if previous is not None:
+            self._retire(record, slot, previous)
+        return None
+
+    def _retire_unselected(
+        self, record: ModelRecord, desired: DesiredModel, selected: frozenset[int]
+    ) -> None:
+        for number, slot in list(record.slots.items()):
+            if slot.serving is not None and number not in selected:
+                served, slot.serving = slot.serving, None
+                slot.unloaded = True
+                self._retire(record, slot, served)
+            elif (
+                slot.failure is not None
+                and slot.serving is None
+                and number not in desired.available
+            ):
+                del record.slots[number]  # a failed version whose folder is gone
+        record.refresh_ready()
+
+    def _retire_all(self, record: ModelRecord, *, forget: bool) -> None:
+        record.desired = None
+        record.problem = None
+        for slot in list(record.slots.values()):
+            if slot.serving is not None:
+                served, slot.serving = slot.serving, None
+                slot.unloaded = True
+                self._retire(record, slot, served)
+            elif slot.failure is not None:
+                slot.failure = None
+                slot.unloaded = True
+        record.refresh_ready()
+        if forget:
+            record.forgotten = True
+            self._forget_if_drained(record)
+
+    def _retire(self, record: ModelRecord, slot: VersionSlot, served: ServedVersion) -> None:
+        """Stops new requests at once (before any await); drains and frees in the background."""
+        served.state = VersionState.UNLOADING
+        slot.retiring.append(served)
+        record.refresh_ready()
+        log_transition(record.name, served.version, VersionState.READY, VersionState.UNLOADING)
+        task = asyncio.create_task(self._drain(record, slot, served))
+        self._draining.add(task)
+        task.add_done_callback(self._draining.discard)
+
+    async def _drain(self, record: ModelRecord, slot: VersionSlot, served: ServedVersion) -> None:
+        try:
+            await served.retire(self.drain_timeout)
+        except Exception:  # a runtime failing to free must not stop the manager
+            logger.exception(
+                "model %s version %s: error while unloading", record.name, served.version
+            )
+        finally:
+            slot.retiring.remove(served)
+        if slot.serving is None and not slot.loading:
+            log_transition(
+                record.name, served.version, VersionState.UNLOADING, *self._after_unload(slot)
+            )
+        self._forget_if_drained(record)
+
+    @staticmethod
+    def _after_unload(slot: VersionSlot) -> tuple[VersionState, str]:
+        status = slot.status("")
+        return status.state, status.reason
+
+    def _forget_if_drained(self, record: ModelRecord) -> None:
+        if (
+            record.forgotten
+            and record.desired is None
+            and all(s.empty for s in record.slots.values())
+        ):
+            if self._records.get(record.name) is record:
+                del self._records[record.name]
+
+    # -- management -------------------------------------------------------------------------
+
+    def set_default(self, name: str, version: int) -> None:
+        """Pins the default version (TorchServe's set-default); it must be READY."""
+        record = self._records.get(name)
+        if record is None:
+            raise ModelNotFoundError(name)
+        if version not in record.ready:
+            if version in record.slots:
+                status = record.slots[version].status(name)
+                raise VersionNotReadyError(name, version, status.state.value, status.reason)
+            raise VersionNotFoundError(name, version)
+        record.pinned_default = version
+        record.refresh_ready()
+        logger.info("model %s: default version pinned to %s", name, version)
+
+    def scale(self, name: str, version: int, workers: int) -> None:
+        """Sets a READY version's worker count, live, and remembers it across reloads."""
+        served = self.get(name, version)
+        self.worker_overrides[(name, version)] = workers
+        served.scheduler.scale(workers)
+        logger.info("model %s version %s: scaled to %d workers", name, version, workers)
+
+    async def shutdown(self) -> None:
+        """Retires every version and waits until each has drained and been freed."""
+        for record in list(self._records.values()):
+            async with record.lock:
+                self._retire_all(record, forget=False)
+        while self._draining:
+            await asyncio.gather(*list(self._draining), return_exceptions=True)
+
+    def overrides_of(self, name: str) -> Mapping[int, int]:
+        return {v: n for (m, v), n in self.worker_overrides.items() if m == name}

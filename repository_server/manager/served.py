@@ -1,0 +1,77 @@
+"""A served version: a loaded model with its scheduler, the thing requests run on."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import numpy as np
+
+from backends.base import LoadedModel, ModelMetadata
+from repository_server.errors import VersionNotReadyError
+from repository_server.manager.desired import VersionKey
+from repository_server.manager.states import VersionState
+from repository_server.repository.config import ModelConfig
+
+
+class RequestScheduler(Protocol):
+    """What a served version needs of its scheduler (see `repository_server.scheduling`)."""
+
+    async def infer(
+        self, inputs: Mapping[str, np.ndarray], timeout: float
+    ) -> dict[str, np.ndarray]: ...
+
+    def scale(self, workers: int) -> None: ...
+
+    async def close(self, timeout: float | None) -> None: ...
+
+
+class ServedVersion:
+    """One loaded version. READY while it takes requests; UNLOADING once retired, until its
+    in-flight requests finish and its memory is released."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        version: int,
+        key: VersionKey,
+        config: ModelConfig,
+        loaded: LoadedModel,
+        scheduler: RequestScheduler,
+        response_timeout: float,
+        load_seconds: float,
+        extras: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self.version = version
+        self.key = key
+        self.config = config
+        self.backend = key.backend
+        self.loaded = loaded
+        self.metadata: ModelMetadata = loaded.metadata
+        self.scheduler = scheduler
+        self.response_timeout = response_timeout
+        self.load_seconds = load_seconds
+        self.loaded_at = time.time()
+        self.state = VersionState.READY
+        # Per-version objects other layers build once at load time (e.g. the tensor codec).
+        self.extras: dict[str, Any] = dict(extras or {})
+
+    @property
+    def ready(self) -> bool:
+        return self.state is VersionState.READY
+
+    async def infer(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.state is not VersionState.READY:
+            raise VersionNotReadyError(self.model, self.version, self.state.value)
+        return await self.scheduler.infer(inputs, self.response_timeout)
+
+    async def retire(self, drain_timeout: float | None) -> None:
+        """Stops taking requests at once, lets the in-flight ones finish, then frees the model."""
+        self.state = VersionState.UNLOADING
+        await self.scheduler.close(drain_timeout)
+        await asyncio.get_running_loop().run_in_executor(None, self.loaded.close)
+        self.state = VersionState.UNAVAILABLE

@@ -1,0 +1,68 @@
+"""When a version folder's files have stopped changing, so it may be loaded."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from repository_server.repository.scanner import VersionEntry
+
+
+class SettleTracker:
+    """A version folder is settled once its newest file is `settle_secs` old by mtime and its
+    fingerprint has been seen unchanged for `settle_secs` (a copy that keeps old mtimes, like
+    `cp -p`, is still caught by the second rule). Folders present at the first scan count as
+    stable: the server was not watching them being written."""
+
+    def __init__(
+        self,
+        settle_secs: float,
+        *,
+        wall_clock_ns: Callable[[], int] = time.time_ns,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settle_secs = settle_secs
+        self._wall_clock_ns = wall_clock_ns
+        self._monotonic = monotonic
+        # (model, version) -> (fingerprint, when first seen with it; None = at the first scan)
+        self._seen: dict[tuple[str, int], tuple[str, float | None]] = {}
+        self._first_scan = True
+        self._earliest_recheck: float | None = None
+
+    def first_scan_done(self) -> None:
+        self._first_scan = False
+
+    def is_settled(self, model: str, version: VersionEntry) -> bool:
+        if self.settle_secs <= 0:
+            return True
+        key = (model, version.version)
+        now = self._monotonic()
+        seen = self._seen.get(key)
+        if seen is None or seen[0] != version.fingerprint:
+            seen = (version.fingerprint, None if self._first_scan else now)
+            self._seen[key] = seen
+        stable_since = seen[1]
+        wait = 0.0
+        if stable_since is not None:
+            wait = max(wait, stable_since + self.settle_secs - now)
+        age = (self._wall_clock_ns() - version.newest_mtime_ns) / 1e9
+        if age >= 0:  # an mtime in the future (clock skew) leaves only the stability rule
+            wait = max(wait, self.settle_secs - age)
+        if wait > 0:
+            self._note_recheck(wait)
+            return False
+        return True
+
+    def _note_recheck(self, wait: float) -> None:
+        if self._earliest_recheck is None or wait < self._earliest_recheck:
+            self._earliest_recheck = wait
+
+    def take_recheck_delay(self) -> float | None:
+        """Seconds until the soonest unsettled folder may settle (then forgotten), or None."""
+        delay, self._earliest_recheck = self._earliest_recheck, None
+        return delay
+
+    def forget(self, model: str, keep_versions: set[int] | None = None) -> None:
+        for key in [k for k in self._seen if k[0] == model]:
+            if keep_versions is None or key[1] not in keep_versions:
+                del self._seen[key]
