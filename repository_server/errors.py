@@ -125,6 +125,13 @@ class LoadFailedError(ServerError):
     torchserve_type = "InternalServerException"
 
 
+class DownloadFailedError(ServerError):
+    """A model archive could not be downloaded from an allowed URL."""
+
+    status = 400
+    torchserve_type = "DownloadArchiveException"
+
+
 class PayloadTooLargeError(ServerError):
     status = 413
     torchserve_type = "BadRequestException"
