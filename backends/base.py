@@ -102,6 +102,10 @@ class BackendNotInstalledError(ModelLoadError):
         )
 
 
+class InferenceInputError(ValueError):
+    """The runtime rejected a request's inputs (a shape or value it cannot take): a client error."""
+
+
 class LoadedModel(ABC):
     """A model version in memory, ready to run.
 

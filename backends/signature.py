@@ -1,0 +1,55 @@
+"""Reconciling a model's own signature with the `input`/`output` its config.json names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from backends.base import DYNAMIC, ModelLoadError, TensorSpec
+
+
+def static_dims(shape: Iterable[object]) -> tuple[int, ...]:
+    """A runtime's shape as ours: a named, symbolic or unknown dimension becomes -1."""
+    return tuple(dim if isinstance(dim, int) and dim >= 0 else DYNAMIC for dim in shape)
+
+
+def check_config_names(
+    path: Path, kind: str, found: Sequence[TensorSpec], configured: Sequence[TensorSpec]
+) -> None:
+    """Each tensor config.json names must be one of the model's, with the same datatype.
+
+    `kind` is `input` or `output`. The model's own signature stays the metadata; the config may
+    name a subset (Triton lets it leave outputs out).
+    """
+    by_name = {spec.name: spec for spec in found}
+    for spec in configured:
+        actual = by_name.get(spec.name)
+        if actual is None:
+            names = ", ".join(repr(s.name) for s in found)
+            raise ModelLoadError(
+                path,
+                f"config.json {kind} {spec.name!r} is not an {kind} of the model "
+                f"(its {kind}s: {names})",
+            )
+        if actual.datatype != spec.datatype:
+            raise ModelLoadError(
+                path,
+                f"config.json {kind} {spec.name!r} is {spec.datatype} but the model's is "
+                f"{actual.datatype}",
+            )
+
+
+def positional_names(
+    path: Path, kind: str, count: int, configured: Sequence[TensorSpec], prefix: str
+) -> list[str]:
+    """Names for a format whose tensors are positional: config.json's names in order when it
+    names them (then it must name all), else `<prefix>0`, `<prefix>1`, ..."""
+    if not configured:
+        return [f"{prefix}{index}" for index in range(count)]
+    if len(configured) != count:
+        raise ModelLoadError(
+            path,
+            f"the model has {count} {kind}(s) but config.json names {len(configured)} "
+            f"({', '.join(repr(s.name) for s in configured)})",
+        )
+    return [spec.name for spec in configured]
