@@ -14,10 +14,14 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from backends.base import LoadedModel
+from repository_server.dataplane import DataPlane
 from repository_server.errors import ConfigurationError
 from repository_server.http.inference import create_inference_app
 from repository_server.http.management import create_management_app
 from repository_server.http.metrics import create_metrics_app
+from repository_server.kserve import Signature
+from repository_server.manager.desired import DesiredModel
 from repository_server.model_server import ModelServer
 from repository_server.settings import Settings
 
@@ -53,6 +57,12 @@ def _uvicorn_config(app: ASGIApp, settings: Settings, port: int) -> uvicorn.Conf
     )
 
 
+def build_codec(loaded: LoadedModel, desired: DesiredModel) -> dict[str, Any]:
+    """Per-version objects built once at load time, so requests do no lookups of their own."""
+    assert desired.config is not None
+    return {"signature": Signature.of(desired.name, loaded.metadata, desired.config.max_batch_size)}
+
+
 def run(settings: Settings, given: Mapping[str, Any]) -> int:
     """Runs until SIGTERM or SIGINT; returns the process exit status."""
     root = settings.model_repository
@@ -68,11 +78,12 @@ def run(settings: Settings, given: Mapping[str, Any]) -> int:
 
 
 async def serve(settings: Settings) -> int:
-    server = ModelServer(settings)
+    server = ModelServer(settings, build_extras=build_codec)
+    plane = DataPlane(server)
     surfaces = [
-        ("inference", create_inference_app(server), settings.http_port),
-        ("management", create_management_app(server), settings.management_port),
-        ("metrics", create_metrics_app(server), settings.metrics_port),
+        ("inference", create_inference_app(plane), settings.http_port),
+        ("management", create_management_app(plane), settings.management_port),
+        ("metrics", create_metrics_app(plane), settings.metrics_port),
     ]
     uvicorn_servers = [_Server(_uvicorn_config(app, settings, port)) for _, app, port in surfaces]
     stop = asyncio.Event()

@@ -14,7 +14,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from repository_server.errors import ServerError
+from repository_server.errors import (
+    ModelNotFoundError,
+    NoVersionAvailableError,
+    ServerError,
+    VersionNotFoundError,
+)
 
 JSON = "application/json"
 
@@ -58,3 +63,16 @@ V2_EXCEPTION_HANDLERS: dict[Any, Any] = {
     ServerError: v2_server_error,
     HTTPException: v2_http_exception,
 }
+
+
+def torchserve_error_for(error: ServerError) -> Response:
+    """A domain error in TorchServe's words (its messages for unknown models and versions)."""
+    if isinstance(error, ModelNotFoundError | NoVersionAvailableError):
+        return torchserve_error(404, "ModelNotFoundException", f"Model not found: {error.model}")
+    if isinstance(error, VersionNotFoundError):
+        return torchserve_error(
+            404,
+            "ModelVersionNotFoundException",
+            f"Model version: {error.version} does not exist for model: {error.model}",
+        )
+    return torchserve_error(error.status, error.torchserve_type, error.message)

@@ -1,30 +1,36 @@
-"""The inference port: the Open Inference Protocol (KServe v2) as Triton serves it, TorchServe's
-/ping and /predictions."""
+"""The inference port: the Open Inference Protocol (KServe v2) as Triton serves it, and
+TorchServe's /ping and /predictions."""
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.middleware import Middleware
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.types import Scope
 
-from repository_server.http.errors import V2_EXCEPTION_HANDLERS, v2_error
-from repository_server.model_server import ModelServer
+from repository_server.dataplane import DataPlane
+from repository_server.http.errors import V2_EXCEPTION_HANDLERS, torchserve_error, v2_error
+from repository_server.http.limits import BodySizeLimit
+from repository_server.http.predictions import PredictionEndpoints, prediction_routes
+from repository_server.http.v2 import V2Endpoints, v2_routes
+
+TORCHSERVE_PREFIXES = ("/predictions", "/ping")
 
 
-def create_inference_app(server: ModelServer) -> Starlette:
-    async def live(request: Request) -> Response:
-        if server.exiting:
-            return v2_error("Server exiting", 503)
-        return Response(status_code=200)
+def _too_large(scope: Scope, message: str) -> Response:
+    if scope["path"].startswith(TORCHSERVE_PREFIXES):
+        return torchserve_error(413, "BadRequestException", message)
+    return v2_error(message, 413)
 
-    async def ready(request: Request) -> Response:
-        if server.exiting:
-            return v2_error("Server exiting", 503)
-        return Response(status_code=200 if server.ready else 400)
 
+def create_inference_app(plane: DataPlane) -> Starlette:
     routes = [
-        Route("/v2/health/live", live, methods=["GET"]),
-        Route("/v2/health/ready", ready, methods=["GET"]),
+        *v2_routes(V2Endpoints(plane)),
+        *prediction_routes(PredictionEndpoints(plane)),
     ]
-    return Starlette(routes=routes, exception_handlers=V2_EXCEPTION_HANDLERS)
+    limit = plane.server.settings.max_request_size
+    return Starlette(
+        routes=routes,
+        exception_handlers=V2_EXCEPTION_HANDLERS,
+        middleware=[Middleware(BodySizeLimit, max_bytes=limit, respond=_too_large)],
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from repository_server.model_server import ModelServer
+from repository_server.dataplane import DataPlane
 
 
-def create_management_app(server: ModelServer) -> Starlette:
+def create_management_app(plane: DataPlane) -> Starlette:
     return Starlette(routes=[])

@@ -91,17 +91,18 @@ class ModelManager:
         """Whether any version is loading for the first time."""
         return any(record.loading for record in self._records.values())
 
-    def failures_older_than(self, seconds: float) -> list[str]:
-        """Models with a version that failed to load (and serves nothing) longer ago than this."""
+    def failure_ages(self) -> dict[str, float]:
+        """Models that serve nothing because a version failed to load, with the seconds since the
+        oldest such failure (TorchServe's /ping turns Unhealthy after maxRetryTimeoutInSec)."""
         now = time.monotonic()
-        return sorted(
-            record.name
-            for record in self._records.values()
-            for slot in record.slots.values()
-            if slot.failure is not None
-            and slot.serving is None
-            and now - slot.failure.since > seconds
-        )
+        ages: dict[str, float] = {}
+        for record in self._records.values():
+            if record.ready:
+                continue
+            failed = [s.failure.since for s in record.slots.values() if s.failure is not None]
+            if failed:
+                ages[record.name] = now - min(failed)
+        return ages
 
     # -- changes ------------------------------------------------------------------------------
 
