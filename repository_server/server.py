@@ -96,7 +96,7 @@ async def serve(settings: Settings) -> int:
         return STARTUP_FAILED
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning("listening on %s: reachable from other machines", settings.host)
-    for (name, _, _), uvicorn_server in zip(surfaces, uvicorn_servers):
+    for (name, _, _), uvicorn_server in zip(surfaces, uvicorn_servers, strict=True):
         logger.info("%s on http://%s:%d", name, settings.host, uvicorn_server.bound_port)
     report = await server.start()
     exit_status = 0

@@ -167,7 +167,9 @@ class ModelManager:
             if not to_load:
                 break
             results = await asyncio.gather(*(self._load(record, desired, v) for v in to_load))
-            new_failures = {v: reason for v, reason in zip(to_load, results) if reason is not None}
+            new_failures = {
+                v: reason for v, reason in zip(to_load, results, strict=True) if reason is not None
+            }
             failures.update(new_failures)
             if not new_failures:
                 break
@@ -316,9 +318,9 @@ class ModelManager:
             record.forgotten
             and record.desired is None
             and all(s.empty for s in record.slots.values())
+            and self._records.get(record.name) is record
         ):
-            if self._records.get(record.name) is record:
-                del self._records[record.name]
+            del self._records[record.name]
 
     # -- management -------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -15,6 +16,8 @@ from repository_server.manager.desired import VersionKey
 from repository_server.manager.states import VersionState
 from repository_server.repository.config import ModelConfig
 
+logger = logging.getLogger(__name__)
+
 
 class RequestScheduler(Protocol):
     """What a served version needs of its scheduler (see `repository_server.scheduling`)."""
@@ -25,7 +28,7 @@ class RequestScheduler(Protocol):
 
     def scale(self, workers: int) -> None: ...
 
-    async def close(self, timeout: float | None) -> None: ...
+    async def close(self, timeout: float | None) -> bool: ...
 
 
 class ServedVersion:
@@ -72,6 +75,15 @@ class ServedVersion:
     async def retire(self, drain_timeout: float | None) -> None:
         """Stops taking requests at once, lets the in-flight ones finish, then frees the model."""
         self.state = VersionState.UNLOADING
-        await self.scheduler.close(drain_timeout)
-        await asyncio.get_running_loop().run_in_executor(None, self.loaded.close)
+        if await self.scheduler.close(drain_timeout):
+            await asyncio.get_running_loop().run_in_executor(None, self.loaded.close)
+        else:
+            # A request still runs inside the runtime: freeing now could crash the process, so
+            # the memory is left to the garbage collector once that call returns.
+            logger.warning(
+                "model %s version %s: requests still running after %ss; not freed explicitly",
+                self.model,
+                self.version,
+                drain_timeout,
+            )
         self.state = VersionState.UNAVAILABLE
