@@ -1,0 +1,21 @@
+"""Per-version request scheduling: bounded job queue, worker threads, dynamic batching and
+Triton statistics."""
+
+from repository_server.scheduling.scheduler import Scheduler
+from repository_server.scheduling.statistics import (
+    BatchStatistics,
+    Duration,
+    StatisticsSnapshot,
+    VersionStatistics,
+)
+from repository_server.scheduling.worker import WorkerInfo, WorkerStatus
+
+__all__ = [
+    "BatchStatistics",
+    "Duration",
+    "Scheduler",
+    "StatisticsSnapshot",
+    "VersionStatistics",
+    "WorkerInfo",
+    "WorkerStatus",
+]
