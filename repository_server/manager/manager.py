@@ -49,8 +49,12 @@ class ModelManager:
         self._draining: set[asyncio.Task[None]] = set()
         self.default_workers = default_workers
         self.drain_timeout = drain_timeout
-        # Worker counts set through the management API, by (model, version).
+        # Worker counts set through the management API, by (model, version), and the max_worker
+        # each scale request asked for (recorded and reported; the count does not autoscale).
         self.worker_overrides: dict[tuple[str, int], int] = {}
+        self.max_workers: dict[tuple[str, int], int] = {}
+        # Worker counts for every version of a model (TorchServe's register `initial_workers`).
+        self.model_workers: dict[str, int] = {}
 
     # -- lookups: the hot path reads only dictionaries refreshed on every change ------------
 
@@ -203,6 +207,8 @@ class ModelManager:
 
     def workers_for(self, record: ModelRecord, version: int) -> int:
         override = self.worker_overrides.get((record.name, version))
+        if override is None:
+            override = self.model_workers.get(record.name)
         if override is not None:
             return override
         config = record.config
@@ -215,6 +221,7 @@ class ModelManager:
         for number, slot in record.slots.items():
             served = slot.serving
             if served is not None and (record.name, number) not in self.worker_overrides:
+                # A model-level count (register's initial_workers) also wins over the config.
                 served.scheduler.scale(self.workers_for(record, number))
 
     async def _load(self, record: ModelRecord, desired: DesiredModel, version: int) -> str | None:
@@ -338,10 +345,11 @@ class ModelManager:
         record.refresh_ready()
         logger.info("model %s: default version pinned to %s", name, version)
 
-    def scale(self, name: str, version: int, workers: int) -> None:
+    def scale(self, name: str, version: int, workers: int, max_workers: int | None = None) -> None:
         """Sets a READY version's worker count, live, and remembers it across reloads."""
         served = self.get(name, version)
         self.worker_overrides[(name, version)] = workers
+        self.max_workers[(name, version)] = max(workers, max_workers or workers)
         served.scheduler.scale(workers)
         logger.info("model %s version %s: scaled to %d workers", name, version, workers)
 
