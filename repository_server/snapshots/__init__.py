@@ -1,0 +1,37 @@
+"""TorchServe-style config snapshots and config.properties files: read, write, restore."""
+
+from repository_server.snapshots.properties import (
+    PropertiesError,
+    format_properties,
+    parse_properties,
+    read_properties,
+)
+from repository_server.snapshots.restore import ModelRestore, RestorePlan, plan_restore
+from repository_server.snapshots.snapshot import (
+    ConfigSnapshot,
+    ModelSnapshotEntry,
+    SnapshotError,
+    parse_snapshot,
+    snapshot_from_properties,
+)
+from repository_server.snapshots.store import KINDS, SnapshotStore
+from repository_server.snapshots.ts_config import settings_underlay, snapshot_settings
+
+__all__ = [
+    "KINDS",
+    "ConfigSnapshot",
+    "ModelRestore",
+    "ModelSnapshotEntry",
+    "PropertiesError",
+    "RestorePlan",
+    "SnapshotError",
+    "SnapshotStore",
+    "format_properties",
+    "parse_properties",
+    "parse_snapshot",
+    "plan_restore",
+    "read_properties",
+    "settings_underlay",
+    "snapshot_from_properties",
+    "snapshot_settings",
+]
