@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from repository_server.errors import InvalidRequestError
-from repository_server.repository.layout import is_valid_model_name, version_number
+from repository_server.repository.layout import TOOL_FOLDERS, is_valid_model_name, version_number
 
 MAX_MODEL_NAME_LENGTH = 255
 
@@ -26,6 +26,8 @@ def validate_model_name(name: str) -> str:
         raise InvalidRequestError(
             f"Invalid model name '{name[:40]}...': longer than {MAX_MODEL_NAME_LENGTH} characters"
         )
+    if name in TOOL_FOLDERS:
+        raise InvalidRequestError(f"Invalid model name {name!r}: reserved for tool folders")
     if not is_valid_model_name(name):
         raise InvalidRequestError(
             f"Invalid model name {name!r}: use letters, digits, '_', '.' and '-', "

@@ -1,0 +1,236 @@
+"""Unpacking real archives: layouts, atomic publish, and every zip-slip and zip-bomb refusal."""
+
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from repository_server.errors import ConflictError, InvalidRequestError
+from repository_server.repository.scanner import RepositoryScanner
+from repository_server.sources import UnsafeArchiveError, unpack_archive
+from tests.sources.archive_files import (
+    add_tar_entry,
+    add_zip_member,
+    add_zip_symlink,
+    files_under,
+    make_archive,
+    make_tar_gz,
+    make_zip,
+    tar_link,
+)
+
+LIMITS = {"max_bytes": 1 << 20, "max_files": 100}
+CONFIG = json.dumps({"backend": "onnxruntime"}).encode()
+
+
+def unpack(archive: Path, repository: Path, name: str = "mlp", **limits: int) -> Path:
+    return unpack_archive(archive, repository / name, **{**LIMITS, **limits})
+
+
+def assert_nothing_written(repository: Path, tmp_path: Path) -> None:
+    """No model folder, no hidden staging folder left, nothing outside the repository."""
+    assert list(repository.iterdir()) == []
+    assert not (tmp_path / "evil").exists()
+
+
+@pytest.mark.parametrize("suffix", [".zip", ".mar", ".tar.gz", ".tgz"])
+def test_model_folder_layout_is_unpacked_as_is(
+    repository: Path, tmp_path: Path, suffix: str
+) -> None:
+    files = {"config.json": CONFIG, "1/model.onnx": b"one", "2/model.onnx": b"two"}
+    archive = make_archive(tmp_path / f"mlp{suffix}", files)
+
+    folder = unpack(archive, repository)
+
+    assert folder == repository / "mlp"
+    assert files_under(folder) == set(files)
+    assert (folder / "2" / "model.onnx").read_bytes() == b"two"
+    model = RepositoryScanner(repository).scan().models["mlp"]
+    assert sorted(model.versions) == [1, 2]
+
+
+def test_a_wrapping_folder_is_stripped(repository: Path, tmp_path: Path) -> None:
+    archive = make_tar_gz(
+        tmp_path / "m.tar.gz", {"mlp/config.json": CONFIG, "mlp/3/model.onnx": b"three"}
+    )
+    folder = unpack(archive, repository)
+    assert files_under(folder) == {"config.json", "3/model.onnx"}
+
+
+def test_a_lone_version_folder_is_not_taken_for_a_wrapper(repository: Path, tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "m.zip", {"4/model.onnx": b"four"})
+    assert files_under(unpack(archive, repository)) == {"4/model.onnx"}
+
+
+def test_a_torchserve_mar_is_a_bare_version_1(repository: Path, tmp_path: Path) -> None:
+    manifest = json.dumps({"model": {"modelName": "mlp", "modelVersion": "1.0"}}).encode()
+    archive = make_zip(
+        tmp_path / "mlp.mar", {"MAR-INF/MANIFEST.json": manifest, "model.onnx": b"onnx"}
+    )
+    folder = unpack(archive, repository)
+    assert files_under(folder) == {"1/MAR-INF/MANIFEST.json", "1/model.onnx"}
+    assert list(RepositoryScanner(repository).scan().models["mlp"].versions) == [1]
+
+
+def test_a_bare_version_keeps_its_config_at_the_model_level(
+    repository: Path, tmp_path: Path
+) -> None:
+    archive = make_zip(tmp_path / "m.zip", {"config.json": CONFIG, "model.onnx": b"onnx"})
+    assert files_under(unpack(archive, repository)) == {"config.json", "1/model.onnx"}
+
+
+def test_an_existing_model_folder_is_a_conflict_and_stays_untouched(
+    repository: Path, tmp_path: Path
+) -> None:
+    (repository / "mlp" / "1").mkdir(parents=True)
+    (repository / "mlp" / "1" / "model.onnx").write_bytes(b"old")
+    archive = make_zip(tmp_path / "m.zip", {"1/model.onnx": b"new"})
+
+    with pytest.raises(ConflictError) as caught:
+        unpack(archive, repository)
+
+    assert caught.value.status == 409
+    assert "'mlp' already exists" in caught.value.message
+    assert (repository / "mlp" / "1" / "model.onnx").read_bytes() == b"old"
+    assert [p.name for p in repository.iterdir()] == ["mlp"]
+
+
+@pytest.mark.parametrize(
+    ("member", "why"),
+    [
+        ("../evil", "'..' path component"),
+        ("1/../../evil", "'..' path component"),
+        ("/tmp/evil", "absolute path"),
+        ("C:/evil", "absolute path"),
+        ("1\\..\\..\\evil", "backslash"),
+    ],
+)
+@pytest.mark.parametrize("name", ["m.zip", "m.tar.gz"])
+def test_zip_slip_members_are_refused_before_anything_is_written(
+    repository: Path, tmp_path: Path, member: str, why: str, name: str
+) -> None:
+    # The hostile member comes last: the safe one before it must not have been written either.
+    archive = make_archive(tmp_path / name, {"1/model.onnx": b"ok", member: b"pwned"})
+    with pytest.raises(UnsafeArchiveError) as caught:
+        unpack(archive, repository)
+    assert caught.value.status == 400
+    assert repr(member) in caught.value.message
+    assert why in caught.value.message
+    assert "nothing was unpacked" in caught.value.message
+    assert_nothing_written(repository, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("link", "kind"),
+    [
+        (tar_link("1/model.onnx", "/etc/passwd", tarfile.SYMTYPE), "symbolic link"),
+        (tar_link("1/inside", "model.onnx", tarfile.SYMTYPE), "symbolic link"),
+        (tar_link("1/hard", "1/model.onnx", tarfile.LNKTYPE), "hard link"),
+        (tar_link("1/hard", "../../evil", tarfile.LNKTYPE), "hard link"),
+    ],
+)
+def test_tar_links_are_refused(
+    repository: Path, tmp_path: Path, link: tarfile.TarInfo, kind: str
+) -> None:
+    archive = add_tar_entry(make_tar_gz(tmp_path / "m.tgz", {"1/model.onnx": b"ok"}), link)
+    with pytest.raises(UnsafeArchiveError, match=kind):
+        unpack(archive, repository)
+    assert_nothing_written(repository, tmp_path)
+
+
+@pytest.mark.parametrize("kind", [tarfile.CHRTYPE, tarfile.BLKTYPE, tarfile.FIFOTYPE])
+def test_tar_devices_and_fifos_are_refused(repository: Path, tmp_path: Path, kind: bytes) -> None:
+    device = tar_link("1/dev", "", kind)
+    archive = add_tar_entry(make_tar_gz(tmp_path / "m.tgz", {"1/model.onnx": b"ok"}), device)
+    with pytest.raises(UnsafeArchiveError, match="device, fifo or special file"):
+        unpack(archive, repository)
+    assert_nothing_written(repository, tmp_path)
+
+
+def test_zip_symlinks_are_refused(repository: Path, tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "m.zip", {"1/model.onnx": b"ok"})
+    add_zip_symlink(archive, "1/link", "/etc/passwd")
+    with pytest.raises(UnsafeArchiveError, match="'1/link' is a symbolic link"):
+        unpack(archive, repository)
+    assert_nothing_written(repository, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["m.zip", "m.tgz"])
+def test_a_zip_bomb_is_refused_by_its_unpacked_size(
+    repository: Path, tmp_path: Path, name: str
+) -> None:
+    # 4 MiB of zeros compress to a few KiB: the archive is small, what it unpacks to is not.
+    archive = make_archive(tmp_path / name, {"1/model.onnx": bytes(4 << 20)})
+    assert archive.stat().st_size < 64 << 10
+    with pytest.raises(UnsafeArchiveError, match=f"over the limit of {1 << 20}"):
+        unpack(archive, repository)
+    assert_nothing_written(repository, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["m.zip", "m.tgz"])
+def test_too_many_members_are_refused(repository: Path, tmp_path: Path, name: str) -> None:
+    files = {f"1/part{i}.bin": b"x" for i in range(12)}
+    archive = make_archive(tmp_path / name, files)
+    with pytest.raises(UnsafeArchiveError, match="more than 10 members"):
+        unpack(archive, repository, max_files=10)
+    assert_nothing_written(repository, tmp_path)
+
+
+def test_a_duplicate_member_is_refused_and_cleaned_up(repository: Path, tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "m.zip", {"1/model.onnx": b"a"})
+    add_zip_member(archive, "1/model.onnx", b"b")
+    with pytest.raises(UnsafeArchiveError, match="appears twice"):
+        unpack(archive, repository)
+    assert_nothing_written(repository, tmp_path)
+
+
+def test_a_damaged_member_leaves_nothing_behind(repository: Path, tmp_path: Path) -> None:
+    archive = make_zip(
+        tmp_path / "m.zip", {"1/a.bin": b"A" * 1000, "1/b.bin": b"B" * 1000}, compress=False
+    )
+    data = bytearray(archive.read_bytes())
+    data[data.index(b"B" * 1000) + 500] = ord("X")  # the stored CRC no longer matches
+    archive.write_bytes(bytes(data))
+
+    with pytest.raises(
+        InvalidRequestError, match=re.escape("m.zip is damaged at member '1/b.bin'")
+    ):
+        unpack(archive, repository)
+    assert_nothing_written(repository, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["m.zip", "m.mar", "m.tar.gz", "m.tgz"])
+def test_a_file_that_is_no_archive_is_refused(repository: Path, tmp_path: Path, name: str) -> None:
+    archive = tmp_path / name
+    archive.write_bytes(b"this is not an archive at all" * 10)
+    with pytest.raises(InvalidRequestError, match=re.escape(f"{name} is not a valid")):
+        unpack(archive, repository)
+    assert_nothing_written(repository, tmp_path)
+
+
+def test_a_truncated_tar_gz_is_refused(repository: Path, tmp_path: Path) -> None:
+    archive = make_tar_gz(tmp_path / "m.tgz", {"1/model.onnx": bytes(range(256)) * 400})
+    archive.write_bytes(archive.read_bytes()[:-200])
+    with pytest.raises(InvalidRequestError, match=re.escape("m.tgz")):
+        unpack(archive, repository)
+    assert_nothing_written(repository, tmp_path)
+
+
+def test_an_empty_archive_is_refused(repository: Path, tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "m.zip", {"1/": b""})
+    with pytest.raises(UnsafeArchiveError, match="holds no files"):
+        unpack(archive, repository)
+    assert_nothing_written(repository, tmp_path)
+
+
+def test_an_unknown_archive_suffix_is_refused(repository: Path, tmp_path: Path) -> None:
+    archive = make_zip(tmp_path / "m.rar", {"1/model.onnx": b"x"})
+    with pytest.raises(
+        InvalidRequestError,
+        match=re.escape("m.rar is not a model archive: expected one of .tar.gz"),
+    ):
+        unpack(archive, repository)
