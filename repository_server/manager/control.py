@@ -68,6 +68,7 @@ class RepositoryController:
         self._watcher: RepositoryWatcher | None = None
         self._watcher_thread: threading.Thread | None = None
         self._recheck: asyncio.TimerHandle | None = None
+        self._startup_recheck: float | None = None
 
     # -- start and stop -----------------------------------------------------------------------
 
@@ -77,13 +78,23 @@ class RepositoryController:
             names = await self._startup_names()
             failures = await self._load_at_start(names)
         else:
-            state = await asyncio.to_thread(self.scanner.scan)
-            failures = await self._apply_state(state, wait=True)
+            failures = await self._initial_scan()
         self.settle.first_scan_done()
         self.started = True
         if self.mode is ControlMode.POLL:
             self._start_following()
         return StartupReport(failures)
+
+    async def _initial_scan(self) -> dict[str, str]:
+        """Loads every model found, waiting for version folders still being written to settle:
+        in NONE mode this scan is the only one."""
+        while True:
+            state = await asyncio.to_thread(self.scanner.scan)
+            failures = await self._apply_state(state, wait=True)
+            delay, self._startup_recheck = self._startup_recheck, None
+            if delay is None:
+                return failures
+            await asyncio.sleep(delay + 0.01)
 
     async def _startup_names(self) -> list[str]:
         if "*" in self.load_models:
@@ -190,7 +201,10 @@ class RepositoryController:
 
     def _schedule_recheck(self) -> None:
         delay = self.settle.take_recheck_delay()
-        if delay is None or self._rescan_wanted is None:
+        if delay is None:
+            return
+        if self._rescan_wanted is None:  # still starting: the initial scan waits itself
+            self._startup_recheck = delay
             return
         if self._recheck is not None:
             self._recheck.cancel()

@@ -42,6 +42,9 @@ class DesiredModel:
     model_files_fingerprint: str = ""
     # Versions still being written: the caller rescans once they settle.
     settling: frozenset[int] = frozenset()
+    # Whether loaded versions keep serving despite `problem`: yes for a broken config.json (the
+    # files that loaded are still there), no when the version folders themselves are gone.
+    keeps_serving: bool = True
 
     def key(self, version: int) -> VersionKey:
         assert self.config is not None and self.backend is not None
@@ -73,9 +76,13 @@ def desire(
     backend = config.backend or entry.detected_backend
     # An override replaces config.json, broken or not: only the version folders can still fail.
     problem = entry.config_problem if config_override is None else None
-    problem = problem or files_problem(entry.name, entry.versions, backend)
-    if problem is not None or backend is None:
+    if problem is not None:
         return DesiredModel(entry.name, config, backend, policy, problem=problem)
+    problem = files_problem(entry.name, entry.versions, backend)
+    if problem is not None or backend is None:
+        return DesiredModel(
+            entry.name, config, backend, policy, problem=problem, keeps_serving=False
+        )
     available: dict[int, VersionEntry] = {}
     incomplete: dict[int, str] = {}
     settling: set[int] = set()

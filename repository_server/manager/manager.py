@@ -140,6 +140,9 @@ class ModelManager:
             if desired.problem is not None:
                 if record.problem != desired.problem:
                     logger.warning("model %s: %s", name, desired.problem)
+                if not desired.keeps_serving:
+                    self._retire_all(record, forget=False)
+                    record.desired = desired
                 record.problem = desired.problem
                 return {}
             record.problem = None
