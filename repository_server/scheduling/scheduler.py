@@ -146,8 +146,7 @@ class Scheduler:
             self.statistics.record_failure(time.perf_counter_ns() - job.enqueued_ns)
 
     def scale(self, workers: int) -> None:
-        """Starts or stops workers to reach `workers`; stopping ones finish their current job.
-        Idle workers are stopped before busy ones."""
+        """Starts or stops workers to reach `workers`; stopping ones finish their current job."""
         if workers < 0:
             raise ValueError(f"model '{self.model}': worker count must be 0 or more, not {workers}")
         if self._closed:
@@ -157,8 +156,12 @@ class Scheduler:
                 self._start_worker()
             surplus = len(self._active) - workers
             if surplus > 0:
-                idle_first = sorted(self._active, key=lambda w: w.status is not WorkerStatus.READY)
-                self._retire(idle_first[:surplus])
+                # Idle before busy, newest before oldest.
+                ranked = sorted(
+                    enumerate(self._active),
+                    key=lambda pair: (pair[1].status is not WorkerStatus.READY, -pair[0]),
+                )
+                self._retire([worker for _, worker in ranked[:surplus]])
         self._queue.wake()
 
     def _start_worker(self) -> None:

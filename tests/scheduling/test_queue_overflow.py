@@ -1,0 +1,65 @@
+"""A full queue refuses at once; what fits in the queue and the workers is served."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from repository_server.errors import QueueFullError
+from tests.scheduling.gated import GatedModel, rows, scheduler_for, until
+
+
+def test_ten_concurrent_requests_on_a_queue_of_two_refuse_the_excess_at_once() -> None:
+    async def scenario() -> None:
+        model = GatedModel(open_gate=False)
+        scheduler = scheduler_for(model, workers=1, queue_size=2)
+        try:
+            inputs = [{"INPUT0": rows(10 * index, 1)} for index in range(10)]
+            first = asyncio.create_task(scheduler.infer(inputs[0], 30))
+            await until(lambda: model.entered == 1, "the worker to take the first request")
+            rest = [asyncio.create_task(scheduler.infer(item, 30)) for item in inputs[1:]]
+            # The worker is held inside the model: only refusals can finish now.
+            await until(lambda: sum(task.done() for task in rest) == 7, "seven refusals")
+            refused = [task for task in rest if task.done()]
+            for task in refused:
+                with pytest.raises(QueueFullError) as caught:
+                    task.result()
+                assert caught.value.status == 503
+                assert "has no worker to serve inference request" in caught.value.message
+            assert rest[:2] == [task for task in rest if not task.done()], (
+                "FIFO: the first two queued"
+            )
+            assert scheduler.pending == 2
+            assert scheduler.remaining_capacity == 0
+
+            model.gate.set()
+            answers = await asyncio.gather(first, *rest[:2])
+            for answer, item in zip(answers, inputs[:3], strict=True):
+                np.testing.assert_array_equal(answer["OUTPUT0"], item["INPUT0"] * 2 + 1)
+            stats = scheduler.statistics.snapshot()
+            assert (stats.success.count, stats.fail.count) == (3, 7)
+            assert scheduler.remaining_capacity == 2
+        finally:
+            model.gate.set()
+            await scheduler.close(10)
+
+    asyncio.run(scenario())
+
+
+def test_a_version_scaled_to_zero_workers_refuses_at_once() -> None:
+    async def scenario() -> None:
+        model = GatedModel()
+        scheduler = scheduler_for(model, workers=0, queue_size=4)
+        try:
+            with pytest.raises(QueueFullError):
+                await scheduler.infer({"INPUT0": rows(0, 1)}, 30)
+            assert model.entered == 0
+            scheduler.scale(1)
+            answer = await scheduler.infer({"INPUT0": rows(0, 1)}, 30)
+            np.testing.assert_array_equal(answer["OUTPUT0"], rows(0, 1) * 2 + 1)
+        finally:
+            await scheduler.close(10)
+
+    asyncio.run(scenario())
