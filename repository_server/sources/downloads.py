@@ -22,6 +22,7 @@ from repository_server.errors import (
     DownloadFailedError,
     InvalidRequestError,
     ModelNotFoundError,
+    ServerError,
 )
 
 REMOTE_SCHEMES = ("http", "https")
@@ -74,7 +75,11 @@ class _CheckedRedirects(urllib.request.HTTPRedirectHandler):
         headers: http.client.HTTPMessage,
         newurl: str,
     ) -> urllib.request.Request | None:
-        refuse_unless_allowed(newurl, self.allowed_urls, origin=self.origin)
+        try:
+            refuse_unless_allowed(newurl, self.allowed_urls, origin=self.origin)
+        except ServerError:
+            fp.close()  # urllib closes the redirect's response only when it follows it
+            raise
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -102,6 +107,7 @@ def download_archive(
                 declared = response.headers.get("Content-Length")
                 _stream(response, out, url, max_bytes, declared)
         except urllib.error.HTTPError as error:
+            error.close()
             target.unlink()
             raise _failed(url, f"HTTP {error.code} {error.reason}") from None
         except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
