@@ -105,7 +105,7 @@ class Scheduler:
         """The model's outputs for `inputs`, run by a worker, alone or in a dynamic batch.
 
         Raises QueueFullError at once when no room or no worker is left, RequestTimeoutError
-        after `timeout` seconds (None: no limit), VersionNotReadyError once closing began.
+        after `timeout` seconds (None or 0: no limit), VersionNotReadyError once closing began.
         """
         if self._closed:
             raise VersionNotReadyError(self.model, self.version, "UNLOADING")

@@ -99,8 +99,10 @@ class Worker:
         try:
             while (first := self._queue.take(self._stopping)) is not None:
                 self.status = WorkerStatus.BUSY
-                jobs = self._policy.gather(first, self._queue) if self._policy else [first]
+                jobs = [first]
                 try:
+                    if self._policy is not None:
+                        jobs = self._policy.gather(first, self._queue)
                     execute(self._model, jobs, self._statistics)
                 finally:
                     self._queue.done(len(jobs))
