@@ -90,7 +90,7 @@ def decode_infer_request(
         raise InvalidRequestError(
             f"inference header size should be in range (0, {len(view)}), got: {json_length}"
         )
-    header = _parse_json(view[:json_length])
+    header = _parse_json(view[:json_length], header_given)
     binary = view[json_length:] if json_length < len(view) else None
     request = InferRequest(id=_request_id(header), inputs={})
     _read_parameters(header, request)
@@ -99,11 +99,16 @@ def decode_infer_request(
     return request
 
 
-def _parse_json(text: memoryview) -> dict[str, Any]:
+def _parse_json(text: memoryview, header_given: bool) -> dict[str, Any]:
     try:
         document = orjson.loads(text)
     except orjson.JSONDecodeError as error:
-        raise InvalidRequestError(f"failed to parse the request JSON buffer: {error}") from None
+        hint = ""
+        if not header_given and "after document" in str(error):
+            hint = f"; binary tensor data after the JSON needs the {HEADER_LENGTH} header"
+        raise InvalidRequestError(
+            f"failed to parse the request JSON buffer: {error}{hint}"
+        ) from None
     if not isinstance(document, dict):
         raise InvalidRequestError(
             "failed to parse the request JSON buffer: the request must be a JSON object"

@@ -209,6 +209,8 @@ def to_binary(array: np.ndarray) -> bytes | memoryview:
     """
     if array.dtype.kind in "OSU":
         return serialize_bytes(array)
+    if array.size == 0:
+        return b""
     wire = array.dtype.newbyteorder("<")
     laid_out = np.ascontiguousarray(array, dtype=wire)
     return laid_out.data.cast("B")
