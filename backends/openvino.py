@@ -3,7 +3,9 @@
 Device: parameters `device` (an OpenVINO device name: CPU, GPU, GPU.1, AUTO, ...) when given;
 otherwise instance_group KIND_GPU needs an OpenVINO GPU device, KIND_CPU runs on CPU, and
 KIND_AUTO takes a GPU when OpenVINO lists one, else CPU. parameters `performance_hint` is passed
-to the compiler (default THROUGHPUT, which sizes CPU streams for concurrent requests).
+to the compiler (default THROUGHPUT, which sizes CPU streams for concurrent requests), and
+`inference_precision` too (default f32: without it a CPU with bf16 units computes in bf16, which
+moves outputs in the third decimal).
 
 Concurrency: a compiled model serves many infer requests at once; each call borrows an idle
 request from a pool (making one when all are busy) and returns it, so threads never share a
@@ -36,6 +38,7 @@ from backends.strings import to_bytes, to_str
 
 PLATFORM = "openvino"
 DEFAULT_HINT = "THROUGHPUT"
+DEFAULT_PRECISION = "f32"
 
 # OpenVINO element type names (`Type.get_type_name()`) and their KServe datatypes.
 DATATYPES: dict[str, str] = {
@@ -125,13 +128,16 @@ def load(version_dir: Path, spec: ModelSpec) -> OpenVinoModel:
     if path.suffix == ".xml" and not weights.is_file():
         raise ModelLoadError(path, f"its weights file {weights.name} is missing beside it")
     device = _device(path, spec)
-    hint = spec.parameters.get("performance_hint", DEFAULT_HINT)
+    properties = {
+        "PERFORMANCE_HINT": spec.parameters.get("performance_hint", DEFAULT_HINT),
+        "INFERENCE_PRECISION_HINT": spec.parameters.get("inference_precision", DEFAULT_PRECISION),
+    }
     try:
         model = core().read_model(str(path))
     except RuntimeError as error:
         raise ModelLoadError(path, f"OpenVINO cannot read it: {_cause(error)}") from error
     try:
-        compiled = core().compile_model(model, device, {"PERFORMANCE_HINT": hint})
+        compiled = core().compile_model(model, device, properties)
     except RuntimeError as error:
         raise ModelLoadError(
             path, f"OpenVINO cannot compile it for {device}: {_cause(error)}"

@@ -1,0 +1,1 @@
+"""The example repository the Quick start serves, and the script that makes its models."""
