@@ -39,12 +39,15 @@ def read_properties(path: Path) -> dict[str, str]:
         data = path.read_bytes()
     except OSError as error:
         raise PropertiesError(f"{path}: cannot read: {error.strerror or error}") from None
+    return parse_properties(decode_properties(data), source=str(path))
+
+
+def decode_properties(data: bytes) -> str:
+    """UTF-8 (ASCII is both), else what Java itself reads: ISO-8859-1, a character per byte."""
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
-        # What Java itself reads: ISO-8859-1 maps every byte to a character.
-        text = data.decode("latin-1")
-    return parse_properties(text, source=str(path))
+        return data.decode("latin-1")
 
 
 def parse_properties(text: str, source: str = "<properties>") -> dict[str, str]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from repository_server.errors import ConfigurationError
 from repository_server.settings import ControlMode, default_of
-from repository_server.snapshots.properties import parse_properties
+from repository_server.snapshots.properties import decode_properties, parse_properties
 from repository_server.snapshots.snapshot import (
     HEADER,
     ConfigSnapshot,
@@ -117,7 +117,7 @@ def plan_restore(
 
 def _read_ts_config(path: Path) -> tuple[dict[str, str], ConfigSnapshot | None]:
     try:
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        text = decode_properties(path.read_bytes())
     except OSError as error:
         raise ConfigurationError(
             f"--ts-config: cannot read {str(path)!r}: {error.strerror or error}"
