@@ -45,9 +45,11 @@ def test_a_running_request_that_times_out_answers_at_the_timeout() -> None:
         model = GatedModel(open_gate=False)
         scheduler = scheduler_for(model, workers=1)
         try:
+            # Long enough for the idle worker to take it first, even on a loaded machine.
+            task = asyncio.create_task(scheduler.infer({"INPUT0": rows(0, 1)}, 0.5))
+            await until(lambda: model.entered == 1, "the request to be running")
             with pytest.raises(RequestTimeoutError):
-                await scheduler.infer({"INPUT0": rows(0, 1)}, 0.05)
-            assert model.entered == 1
+                await task
             model.gate.set()
             # The worker finishes the abandoned call and serves the next request.
             answer = await scheduler.infer({"INPUT0": rows(3, 1)}, 30)
