@@ -16,6 +16,7 @@ from repository_server.snapshots.snapshot import (
 )
 from repository_server.snapshots.store import KINDS, SnapshotStore
 from repository_server.snapshots.ts_config import settings_underlay, snapshot_settings
+from repository_server.snapshots.writer import SnapshotWriter
 
 __all__ = [
     "KINDS",
@@ -26,6 +27,7 @@ __all__ = [
     "RestorePlan",
     "SnapshotError",
     "SnapshotStore",
+    "SnapshotWriter",
     "format_properties",
     "parse_properties",
     "parse_snapshot",
