@@ -187,7 +187,7 @@ def _provenance(
     if applied:
         shown = ", ".join(f"{name}={_shown(underlay[name])}" for name in applied)
         messages.append(
-            (logging.INFO, f"settings from {path.name}: {shown} (the rest are the defaults)")
+            (logging.INFO, f"settings from {path.name} (where not the defaults): {shown}")
         )
     overridden = [
         name for name in underlay if name in command_line and command_line[name] != underlay[name]

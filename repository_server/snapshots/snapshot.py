@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from repository_server.errors import ConfigurationError
+from repository_server.repository.layout import is_valid_model_name
 from repository_server.snapshots.properties import (
     PropertiesError,
     format_properties,
@@ -203,6 +204,8 @@ def _models_from_json(document: Any) -> dict[str, dict[int, ModelSnapshotEntry]]
         raise ValueError(f"models: expected an object, got {_shown(models)}")
     result: dict[str, dict[int, ModelSnapshotEntry]] = {}
     for model, versions in models.items():
+        if not is_valid_model_name(model):
+            raise ValueError(f"models: {model!r} is not a model name ([A-Za-z0-9_.-]+)")
         if not isinstance(versions, dict):
             raise ValueError(f"models.{model}: expected an object, got {_shown(versions)}")
         result[model] = {}

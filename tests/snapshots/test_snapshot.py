@@ -127,6 +127,7 @@ def test_missing_model_snapshot_key():
         ({"mlp": {"1.11": entry().to_json()}}, "version '1.11' is not a positive integer"),
         ({"mlp": {"1": entry().to_json(), "1.0": entry().to_json()}}, "version 1 is given twice"),
         ({"mlp": []}, "models.mlp: expected an object, got []"),
+        ({"../etc": {}}, "models: '../etc' is not a model name"),
     ],
 )
 def test_malformed_model_snapshot_names_file_and_field(models, message):
