@@ -17,8 +17,9 @@ from starlette.types import ASGIApp
 from backends.base import LoadedModel
 from repository_server.dataplane import DataPlane
 from repository_server.errors import ConfigurationError
+from repository_server.http.auth import TokenAuth, load_tokens, warn_if_exposed
 from repository_server.http.inference import create_inference_app
-from repository_server.http.management import create_management_app
+from repository_server.http.management import OPEN_API_DESCRIPTION, create_management_app
 from repository_server.http.metrics import create_metrics_app
 from repository_server.kserve import Signature
 from repository_server.manager.desired import DesiredModel
@@ -78,11 +79,21 @@ def run(settings: Settings, given: Mapping[str, Any]) -> int:
 
 
 async def serve(settings: Settings) -> int:
+    management_token, inference_token = load_tokens(settings)
     server = ModelServer(settings, build_extras=build_codec)
     plane = DataPlane(server)
-    surfaces = [
-        ("inference", create_inference_app(plane), settings.http_port),
-        ("management", create_management_app(plane), settings.management_port),
+    open_paths = OPEN_API_DESCRIPTION
+    surfaces: list[tuple[str, ASGIApp, int]] = [
+        (
+            "inference",
+            TokenAuth(create_inference_app(plane), inference_token, exempt=open_paths),
+            settings.http_port,
+        ),
+        (
+            "management",
+            TokenAuth(create_management_app(plane), management_token, exempt=open_paths),
+            settings.management_port,
+        ),
         ("metrics", create_metrics_app(plane), settings.metrics_port),
     ]
     uvicorn_servers = [_Server(_uvicorn_config(app, settings, port)) for _, app, port in surfaces]
@@ -94,8 +105,8 @@ async def serve(settings: Settings) -> int:
     if not await _wait_started(uvicorn_servers, tasks):
         await _stop_servers(uvicorn_servers, tasks)
         return STARTUP_FAILED
-    if settings.host not in ("127.0.0.1", "localhost", "::1"):
-        logger.warning("listening on %s: reachable from other machines", settings.host)
+    warn_if_exposed(settings.host, inference_token, port="the inference port")
+    warn_if_exposed(settings.host, management_token, port="the management port")
     for (name, _, _), uvicorn_server in zip(surfaces, uvicorn_servers, strict=True):
         logger.info("%s on http://%s:%d", name, settings.host, uvicorn_server.bound_port)
     report = await server.start()

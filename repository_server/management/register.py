@@ -1,0 +1,237 @@
+"""TorchServe's `POST /models`: resolve `url` to a model folder, then load it (EXPLICIT mode).
+
+`url` is a model folder of the repository, an archive in `--model-store` or an http(s) URL that
+`--allowed-urls` lets through (see `repository_server.sources`); archives are unpacked into the
+repository as a model folder named `model_name` (default: the archive's name without suffix).
+
+TorchServe's knobs map onto the model's config for this load only (the files are not changed):
+`batch_size` > 1 -> `max_batch_size` with dynamic batching, `max_batch_delay` (ms) ->
+`dynamic_batching.max_queue_delay_microseconds`, `response_timeout` (s) -> the `response_timeout`
+parameter. `initial_workers` sets the worker count of every version of the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from dataclasses import dataclass
+from types import MappingProxyType
+from urllib.parse import unquote, urlsplit
+
+from repository_server.dataplane import DataPlane
+from repository_server.errors import (
+    ConflictError,
+    InvalidRequestError,
+    LoadFailedError,
+    ServerError,
+    ServerNotReadyError,
+)
+from repository_server.management.errors import control_mode_forbids
+from repository_server.management.params import RequestParams
+from repository_server.management.registrations import Registration, RegistrationBook
+from repository_server.management.served import scheduler_of
+from repository_server.repository.config import DynamicBatching, ModelConfig
+from repository_server.repository.layout import is_valid_model_name
+from repository_server.settings import ControlMode
+from repository_server.sources import (
+    DEFAULT_MAX_DOWNLOAD_BYTES,
+    ModelSource,
+    resolve_model_url,
+)
+from repository_server.sources.archives import archive_stem
+
+logger = logging.getLogger(__name__)
+
+# TorchServe's runtimes; we run no handler code, so they are only recorded.
+RUNTIMES = ("python", "python3", "LSP")
+# TorchServe's max_batch_delay default (ms) when batch_size turns batching on.
+DEFAULT_MAX_BATCH_DELAY_MS = 100
+
+
+class RegistrationFailedError(ServerError):
+    """The model's files were found but it did not load (TorchServe: workers failed)."""
+
+    status = 500
+    torchserve_type = "InternalServerException"
+
+
+@dataclass(frozen=True)
+class RegisterRequest:
+    url: str
+    model_name: str | None = None
+    batch_size: int | None = None
+    max_batch_delay_ms: int | None = None
+    initial_workers: int | None = None
+    synchronous: bool = True
+    response_timeout: int | None = None
+    handler: str | None = None
+    runtime: str | None = None
+
+    @classmethod
+    def parse(cls, params: RequestParams) -> RegisterRequest:
+        url = params.text("url")
+        if url is None:
+            raise InvalidRequestError("Parameter url is required.")
+        runtime = params.text("runtime")
+        if runtime is not None:
+            runtime = next((known for known in RUNTIMES if known.lower() == runtime.lower()), None)
+            if runtime is None:
+                raise InvalidRequestError(f"Invalid RuntimeType value: {params.text('runtime')}")
+
+        def optional(name: str, minimum: int) -> int | None:
+            return params.integer(name, 0, minimum=minimum) if name in params else None
+
+        return cls(
+            url=url,
+            model_name=params.text("model_name") or None,
+            batch_size=optional("batch_size", 1),
+            max_batch_delay_ms=optional("max_batch_delay", 0),
+            initial_workers=optional("initial_workers", 0),
+            synchronous=params.flag("synchronous", True),
+            response_timeout=optional("response_timeout", 1),
+            handler=params.text("handler") or None,
+            runtime=runtime,
+        )
+
+    def intended_name(self) -> str:
+        """The model name the registration would create, known before anything is fetched."""
+        if self.model_name is not None:
+            return self.model_name
+        path = urlsplit(self.url).path if urlsplit(self.url).scheme else self.url
+        return archive_stem(unquote(path).rsplit("/", 1)[-1])
+
+
+@dataclass(frozen=True)
+class RegisterOutcome:
+    status: int
+    message: str
+
+
+def config_override(config: ModelConfig, request: RegisterRequest) -> ModelConfig | None:
+    """The model's config with the request's batching and timeout, or None when it asks for
+    nothing. `batch_size` 1 (TorchServe's default) leaves batching as the config has it."""
+    changes: dict[str, object] = {}
+    wants_batches = request.batch_size is not None and request.batch_size > 1
+    if config.max_batch_size <= 0:
+        if wants_batches:
+            raise InvalidRequestError(
+                f"batch_size {request.batch_size}: model {config.name} does not batch (its "
+                "config has max_batch_size 0, so its inputs have no batch dimension); register "
+                "it with batch_size 1 or give its config a max_batch_size"
+            )
+    elif wants_batches or request.max_batch_delay_ms is not None:
+        batching = config.dynamic_batching or DynamicBatching(
+            max_queue_delay_microseconds=DEFAULT_MAX_BATCH_DELAY_MS * 1000
+        )
+        if request.max_batch_delay_ms is not None:
+            batching = dataclasses.replace(
+                batching, max_queue_delay_microseconds=request.max_batch_delay_ms * 1000
+            )
+        changes["dynamic_batching"] = batching
+        if wants_batches:
+            changes["max_batch_size"] = request.batch_size
+    if request.response_timeout is not None:
+        parameters = {**config.parameters, "response_timeout": str(request.response_timeout)}
+        changes["parameters"] = MappingProxyType(parameters)
+    return dataclasses.replace(config, **changes) if changes else None  # type: ignore[arg-type]
+
+
+class Registrar:
+    """Registers models; a second registration of a model is refused while one runs."""
+
+    def __init__(self, plane: DataPlane, book: RegistrationBook) -> None:
+        self.plane = plane
+        self.server = plane.server
+        self.manager = plane.manager
+        self.controller = plane.controller
+        self.book = book
+        self._registering: set[str] = set()
+        self._background: set[asyncio.Task[None]] = set()
+
+    async def register(self, request: RegisterRequest) -> RegisterOutcome:
+        if self.controller.mode is not ControlMode.EXPLICIT:
+            raise control_mode_forbids("Registering a model", self.controller.mode)
+        if not self.controller.started or self.server.exiting:
+            raise ServerNotReadyError("Server not ready: models cannot be registered now")
+        name = request.intended_name()
+        if is_valid_model_name(name):
+            self._refuse_registered(name)
+        self._registering.add(name)
+        try:
+            source = await asyncio.to_thread(self._resolve, request)
+            name = source.name
+        except BaseException:
+            self._registering.discard(name)
+            raise
+        # Loading continues even if the client goes away: it always ends in a known state.
+        task = asyncio.create_task(self._load(source, request))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(lambda done: self._log_failure(name, done))
+        if not request.synchronous:
+            return RegisterOutcome(202, "Processing worker updates...")
+        await asyncio.shield(task)
+        return RegisterOutcome(200, self._registered_message(name))
+
+    def _refuse_registered(self, name: str) -> None:
+        if name in self._registering:
+            raise ConflictError(f"Model {name} is being registered; wait for it to finish")
+        record = self.manager.record(name)
+        if record is not None and record.default_version is not None:
+            raise ConflictError(
+                f"Model version {record.default_version} is already registered for model {name}"
+            )
+
+    def _resolve(self, request: RegisterRequest) -> ModelSource:
+        settings = self.server.settings
+        return resolve_model_url(
+            request.url,
+            repository=settings.model_repository,
+            model_store=settings.model_store,
+            allowed_urls=settings.allowed_urls,
+            max_download_bytes=DEFAULT_MAX_DOWNLOAD_BYTES,
+            model_name=request.model_name,
+        )
+
+    async def _load(self, source: ModelSource, request: RegisterRequest) -> None:
+        name = source.name
+        try:
+            override = await self._override(name, request)
+            if request.initial_workers is not None:
+                self.manager.model_workers[name] = request.initial_workers
+            self.book.add(Registration(source, request.handler, request.runtime))
+            await self.controller.load(name, override)
+        except BaseException as error:
+            await self.book.forget(name)
+            if request.initial_workers is not None:
+                self.manager.model_workers.pop(name, None)
+            if isinstance(error, LoadFailedError):
+                raise RegistrationFailedError(error.message) from None
+            raise
+        finally:
+            self._registering.discard(name)
+
+    async def _override(self, name: str, request: RegisterRequest) -> ModelConfig | None:
+        entry = await asyncio.to_thread(self.controller.scanner.scan_model, name)
+        if entry is None or entry.config is None:
+            return None  # the load reports what is wrong with the folder
+        return config_override(entry.config, request)
+
+    def _registered_message(self, name: str) -> str:
+        served = self.manager.get(name)
+        workers = scheduler_of(served).workers
+        message = (
+            f'Model "{name}" Version: {served.version} registered with {workers} initial workers'
+        )
+        if workers == 0:
+            message += ". Use scale workers API to add workers for the model."
+        return message
+
+    @staticmethod
+    def _log_failure(name: str, task: asyncio.Task[None]) -> None:
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            logger.error("registering model %s failed: %s", name, error)

@@ -1,0 +1,31 @@
+"""The management API without HTTP: one object per TorchServe call, sharing the registrations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from repository_server.dataplane import DataPlane
+from repository_server.management.default_version import set_default_version
+from repository_server.management.describe import Describer
+from repository_server.management.listing import list_models
+from repository_server.management.register import Registrar
+from repository_server.management.registrations import RegistrationBook
+from repository_server.management.unregister import Unregistrar
+from repository_server.management.workers import WorkerScaler
+
+
+class ManagementService:
+    def __init__(self, plane: DataPlane) -> None:
+        self.plane = plane
+        self.manager = plane.manager
+        self.registrations = RegistrationBook()
+        self.registrar = Registrar(plane, self.registrations)
+        self.describer = Describer(plane, self.registrations)
+        self.scaler = WorkerScaler(plane.manager)
+        self.unregistrar = Unregistrar(plane, self.registrations)
+
+    def list_models(self, limit: int, token: int) -> dict[str, Any]:
+        return list_models(self.manager, self.registrations, limit, token)
+
+    def set_default(self, name: str, version: int) -> str:
+        return set_default_version(self.manager, name, version)

@@ -1,0 +1,52 @@
+"""TorchServe's unregister (`DELETE /models/{m}[/{v}]`), EXPLICIT mode only.
+
+Without a version the whole model is unloaded (TorchServe removes only the default version).
+With one, that version is unloaded unless it is the default while others still serve (403, as
+TorchServe). Unloaded versions stop taking requests at once and drain in the background. A
+model folder unpacked from an archive at registration is removed with the model.
+"""
+
+from __future__ import annotations
+
+from repository_server.dataplane import DataPlane
+from repository_server.errors import ForbiddenError, ServerNotReadyError
+from repository_server.management.errors import control_mode_forbids
+from repository_server.management.lookup import known_record, require_version
+from repository_server.management.registrations import RegistrationBook
+from repository_server.settings import ControlMode
+
+
+class Unregistrar:
+    def __init__(self, plane: DataPlane, book: RegistrationBook) -> None:
+        self.server = plane.server
+        self.manager = plane.manager
+        self.controller = plane.controller
+        self.book = book
+
+    async def unregister(self, name: str, version: int | None) -> str:
+        if self.controller.mode is not ControlMode.EXPLICIT:
+            raise control_mode_forbids("Unregistering a model", self.controller.mode)
+        if not self.controller.started or self.server.exiting:
+            raise ServerNotReadyError("Server not ready: models cannot be unregistered now")
+        record, _ = known_record(self.manager, name)
+        if version is not None:
+            require_version(self.manager, name, version)
+            self.manager.get(name, version)  # 404 for an unknown version, 503 if not READY
+            others = [number for number in record.ready if number != version]
+            if others:
+                if version == record.default_version:
+                    raise ForbiddenError(f"Cannot remove default version for model {name}")
+                await self.manager.unload_version(name, version)
+                return f'Model "{name}" unregistered'
+        await self.controller.unload(name)
+        self._forget_worker_counts(name)
+        await self.book.forget(name)
+        return f'Model "{name}" unregistered'
+
+    def _forget_worker_counts(self, name: str) -> None:
+        """A model registered again starts from its config's worker count, as a new one."""
+        self.manager.model_workers.pop(name, None)
+        for key in [key for key in self.manager.worker_overrides if key[0] == name]:
+            del self.manager.worker_overrides[key]
+        for key in [key for key in self.manager.max_workers if key[0] == name]:
+            del self.manager.max_workers[key]
