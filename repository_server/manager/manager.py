@@ -348,6 +348,25 @@ class ModelManager:
         record.refresh_ready()
         logger.info("model %s: default version pinned to %s", name, version)
 
+    async def unload_version(self, name: str, version: int) -> None:
+        """Retires one READY version (TorchServe's unregister of a version): it stops taking
+        requests at once and drains in the background; the others keep serving. The next apply
+        of the model's desired state may load it again."""
+        record = self._records.get(name)
+        if record is None:
+            raise ModelNotFoundError(name)
+        async with record.lock:
+            self.get(name, version)  # raises for unknown and not-READY versions
+            slot = record.slots[version]
+            served, slot.serving = slot.serving, None
+            assert served is not None
+            slot.unloaded = True
+            if record.pinned_default == version:
+                record.pinned_default = None
+            self._retire(record, slot, served)
+            self.worker_overrides.pop((name, version), None)
+            self.max_workers.pop((name, version), None)
+
     def scale(self, name: str, version: int, workers: int, max_workers: int | None = None) -> None:
         """Sets a READY version's worker count, live, and remembers it across reloads."""
         served = self.get(name, version)
