@@ -101,7 +101,8 @@ def resolve_model_url(
             )
         return ModelSource(url, repository / url, url, SourceKind.REPOSITORY)
     archive = _store_archive(url, model_store)
-    name = validate_model_name(model_name or archive_stem(archive.name))
+    # The name as the client wrote it, not where a link in the store leads.
+    name = validate_model_name(model_name or archive_stem(Path(url).name))
     folder = unpack_archive(
         archive, repository / name, max_bytes=max_unpacked_bytes, max_files=max_files
     )

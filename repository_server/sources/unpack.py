@@ -115,7 +115,11 @@ def unpack_archive(archive: Path, destination: Path, *, max_bytes: int, max_file
                     ) from None
             staging.chmod(0o755)  # mkdtemp's 0o700 would hide the model from other users
             refuse_existing_folder(destination)
-            staging.rename(destination)
+            try:
+                staging.rename(destination)
+            except OSError:
+                refuse_existing_folder(destination)  # another unpack published it first
+                raise
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -150,6 +150,15 @@ def test_an_absolute_path_is_refused(repository: Path, store: Path) -> None:
     )
 
 
+def test_a_store_link_inside_the_store_names_the_model_by_the_link(
+    repository: Path, store: Path
+) -> None:
+    (store / "real").mkdir()
+    (store / "latest.zip").symlink_to(make_zip(store / "real" / "mlp-2024.zip", MODEL))
+    assert resolve("latest.zip", repository, store).name == "latest"
+    assert files_under(repository) == {"latest/1/model.onnx"}
+
+
 def test_a_store_link_pointing_outside_is_refused(
     repository: Path, store: Path, tmp_path: Path
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tarfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,33 @@ def test_an_unknown_archive_suffix_is_refused(repository: Path, tmp_path: Path) 
         match=re.escape("m.rar is not a model archive: expected one of .tar.gz"),
     ):
         unpack(archive, repository)
+
+
+def test_concurrent_unpacks_to_one_model_publish_exactly_one(
+    repository: Path, tmp_path: Path
+) -> None:
+    archives = [
+        make_zip(tmp_path / f"m{i}.zip", {f"1/part{n}.bin": bytes([i]) * 1000 for n in range(50)})
+        for i in range(4)
+    ]
+    barrier = threading.Barrier(len(archives))
+    outcomes: list[str] = []
+
+    def publish(archive: Path) -> None:
+        barrier.wait()
+        try:
+            unpack(archive, repository)
+            outcomes.append("published")
+        except ConflictError:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=publish, args=(archive,)) for archive in archives]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes) == ["conflict"] * 3 + ["published"]
+    assert [p.name for p in repository.iterdir()] == ["mlp"]  # no staging folder left
+    contents = {(repository / "mlp" / "1" / f"part{n}.bin").read_bytes()[:1] for n in range(50)}
+    assert len(contents) == 1  # all files from one archive, never a mix
