@@ -20,8 +20,6 @@ def create_metrics_app(plane: DataPlane) -> Starlette:
         # Collected on the event loop: the manager's state is only ever read from there.
         names = request.query_params.getlist("name[]")
         chosen = registry.restricted_registry(names) if names else registry
-        return Response(
-            await run_in_threadpool(generate_latest, chosen), media_type=CONTENT_TYPE_LATEST
-        )
+        return Response(generate_latest(chosen), media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(routes=[Route("/metrics", metrics, methods=["GET"])])

@@ -33,7 +33,7 @@ class PredictionEndpoints:
         config = record.config if record is not None else None
         if config is None:
             return default
-        return config.integer_parameter("max_retry_timeout_secs", default)
+        return config.integer_parameter("max_retry_timeout_secs", round(default))
 
     async def predict(self, request: Request) -> Response:
         try:
@@ -48,7 +48,9 @@ class PredictionEndpoints:
                 served.extras["signature"], body, request.headers.get("content-type")
             )
             outputs = await served.infer(inputs)
-            return Response(encode_predictions_response(outputs), media_type=JSON)
+            return Response(
+                encode_predictions_response(outputs, inputs.added_batch_dim), media_type=JSON
+            )
         except ServerError as error:
             return torchserve_error_for(error)
 

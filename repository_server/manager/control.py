@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from repository_server.errors import ControlModeError, LoadFailedError, ModelNotFoundError
+from repository_server.errors import ControlModeError, LoadFailedError
 from repository_server.manager.desired import DesiredModel, desire
 from repository_server.manager.manager import ModelManager
 from repository_server.manager.settle import SettleTracker
@@ -108,7 +108,7 @@ class RepositoryController:
         async def load(name: str) -> None:
             try:
                 await self._load(name, None, at_start=True)
-            except (LoadFailedError, ModelNotFoundError) as error:
+            except LoadFailedError as error:
                 failures[name] = error.message
 
         await asyncio.gather(*(load(name) for name in names))
@@ -251,9 +251,7 @@ class RepositoryController:
     ) -> None:
         entry = await asyncio.to_thread(self.scanner.scan_model, name)
         if entry is None:
-            raise ModelNotFoundError(
-                name, f"failed to load '{name}', failed to poll from model repository"
-            )
+            raise LoadFailedError(f"failed to load '{name}', failed to poll from model repository")
         if config_override is not None:
             self._overrides[name] = config_override
         else:

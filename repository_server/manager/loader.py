@@ -14,7 +14,7 @@ from backends import registry
 from backends.base import LoadedModel, ModelLoadError
 from repository_server.manager.desired import DesiredModel
 from repository_server.manager.manager import VersionLoadError
-from repository_server.manager.served import RequestScheduler, ServedVersion
+from repository_server.manager.served import ServedVersion
 from repository_server.scheduling import Scheduler, VersionStatistics
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class BackendVersionLoader:
 
     def _scheduler(
         self, loaded: LoadedModel, desired: DesiredModel, version: int, workers: int
-    ) -> RequestScheduler:
+    ) -> Scheduler:
         config = desired.config
         assert config is not None
         return Scheduler(

@@ -158,16 +158,19 @@ class ModelManager:
         self, record: ModelRecord, desired: DesiredModel, *, force: bool
     ) -> dict[int, str]:
         failures: dict[int, str] = {}
+        # A serving version whose files are being rewritten keeps serving until they settle.
+        present = {*desired.available, *(v for v in desired.settling if self._serving(record, v))}
         while True:
             selected = desired.policy.select(
                 v
-                for v in desired.available
+                for v in present
                 if not self._failed(record, desired, v) or self._serving(record, v)
             )
             to_load = [
                 v
                 for v in sorted(selected)
-                if not self._failed(record, desired, v)
+                if v in desired.available
+                and not self._failed(record, desired, v)
                 and (force or not self._serving_key_matches(record, desired, v))
             ]
             force = False
@@ -194,7 +197,8 @@ class ModelManager:
     def _failed(record: ModelRecord, desired: DesiredModel, version: int) -> bool:
         slot = record.slots.get(version)
         return (
-            slot is not None
+            version in desired.available
+            and slot is not None
             and slot.failure is not None
             and slot.failure.key == desired.key(version)
         )
@@ -264,8 +268,9 @@ class ModelManager:
     def _retire_unselected(
         self, record: ModelRecord, desired: DesiredModel, selected: frozenset[int]
     ) -> None:
+        bridge = self._bridge_version(record, desired, selected)
         for number, slot in list(record.slots.items()):
-            if slot.serving is not None and number not in selected:
+            if slot.serving is not None and number not in selected and number != bridge:
                 served, slot.serving = slot.serving, None
                 slot.unloaded = True
                 self._retire(record, slot, served)
@@ -276,6 +281,25 @@ class ModelManager:
             ):
                 del record.slots[number]  # a failed version whose folder is gone
         record.refresh_ready()
+
+    @staticmethod
+    def _bridge_version(
+        record: ModelRecord, desired: DesiredModel, selected: frozenset[int]
+    ) -> int | None:
+        """A version to keep serving although the policy no longer selects it: when nothing
+        selected serves yet and a new version folder is still being written (version 1 removed
+        right after version 2 was copied in), the old one bridges the gap until the new is READY."""
+        serving = [n for n, slot in record.slots.items() if slot.serving is not None]
+        if not serving or not desired.settling or any(n in selected for n in serving):
+            return None
+        bridge = max(serving)
+        logger.info(
+            "model %s version %s: no longer selected; serves on until version %s is ready",
+            record.name,
+            bridge,
+            max(desired.settling),
+        )
+        return bridge
 
     def _retire_all(self, record: ModelRecord, *, forget: bool) -> None:
         record.desired = None

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -15,20 +15,9 @@ from repository_server.errors import VersionNotReadyError
 from repository_server.manager.desired import VersionKey
 from repository_server.manager.states import VersionState
 from repository_server.repository.config import ModelConfig
+from repository_server.scheduling import Scheduler
 
 logger = logging.getLogger(__name__)
-
-
-class RequestScheduler(Protocol):
-    """What a served version needs of its scheduler (see `repository_server.scheduling`)."""
-
-    async def infer(
-        self, inputs: Mapping[str, np.ndarray], timeout: float
-    ) -> dict[str, np.ndarray]: ...
-
-    def scale(self, workers: int) -> None: ...
-
-    async def close(self, timeout: float | None) -> bool: ...
 
 
 class ServedVersion:
@@ -43,7 +32,7 @@ class ServedVersion:
         key: VersionKey,
         config: ModelConfig,
         loaded: LoadedModel,
-        scheduler: RequestScheduler,
+        scheduler: Scheduler,
         response_timeout: float,
         load_seconds: float,
         extras: Mapping[str, Any] | None = None,

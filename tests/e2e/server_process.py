@@ -61,7 +61,8 @@ class ServerProcess:
             text=True,
             bufsize=1,
         )
-        threading.Thread(target=self._read_log, daemon=True).start()
+        self._reader = threading.Thread(target=self._read_log, daemon=True)
+        self._reader.start()
         if wait_ready:
             self.wait_ready(timeout)
         return self
@@ -154,7 +155,20 @@ class ServerProcess:
             raise AssertionError(
                 f"the server did not stop within {timeout} s:\n{self.log}"
             ) from None
+        finally:
+            self._close_log()
+
+    def _close_log(self) -> None:
+        """Reads the log to its end, then closes the pipe (an open pipe warns at exit)."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            return
+        self._reader.join(10)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
 
     def wait_exit(self, timeout: float = 60) -> int:
         assert self.process is not None
-        return self.process.wait(timeout)
+        status = self.process.wait(timeout)
+        self._close_log()
+        return status

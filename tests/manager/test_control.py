@@ -99,7 +99,7 @@ async def test_explicit_load_errors_name_the_problem(harness, repository):
     control = controller(harness, ControlMode.EXPLICIT)
     await control.start()
     with pytest.raises(
-        ModelNotFoundError, match="failed to load 'missing', failed to poll from model repository"
+        LoadFailedError, match="failed to load 'missing', failed to poll from model repository"
     ):
         await control.load("missing")
     with pytest.raises(LoadFailedError) as raised:
