@@ -91,7 +91,8 @@ class OpenVinoModel(LoadedModel):
         if compiled is None:
             raise RuntimeError(f"{self.path}: the model is closed")
         feed = {
-            name: to_str(name, array) if name in self.string_inputs else array
+            # OpenVINO string tensors take numpy unicode arrays (its strings are UTF-8 text).
+            name: to_str(name, array).astype(np.str_) if name in self.string_inputs else array
             for name, array in inputs.items()
         }
         try:
