@@ -23,9 +23,9 @@ from repository_server.errors import ConfigurationError
 from repository_server.settings import ControlMode, default_of
 from repository_server.snapshots.properties import decode_properties, parse_properties
 from repository_server.snapshots.snapshot import (
-    HEADER,
     ConfigSnapshot,
     ModelSnapshotEntry,
+    is_ours,
     parse_snapshot,
     snapshot_from_properties,
 )
@@ -122,7 +122,7 @@ def _read_ts_config(path: Path) -> tuple[dict[str, str], ConfigSnapshot | None]:
         raise ConfigurationError(
             f"--ts-config: cannot read {str(path)!r}: {error.strerror or error}"
         ) from None
-    if text.startswith(f"# {HEADER}"):
+    if is_ours(text):
         # One of our snapshots: it must be whole.
         snapshot = parse_snapshot(text, str(path))
         return dict(snapshot.settings), snapshot

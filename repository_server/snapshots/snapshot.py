@@ -22,7 +22,8 @@ TorchServe's fields per version: `defaultVersion`, `marName`, `minWorkers`, `max
 
 Versions are written as integers (`"2"`); TorchServe's `"2.0"` reads as 2. The end marker tells
 a complete file from a truncated one: a file cut anywhere lacks it (or its JSON does not parse).
-TorchServe's own snapshots have no marker; they are read with `require_end_marker=False`.
+TorchServe's own snapshots have no marker: a file that does not begin with our header line is
+read as TorchServe's, whole when its `model_snapshot` JSON parses.
 """
 
 from __future__ import annotations
@@ -160,8 +161,15 @@ class ConfigSnapshot:
         return format_properties(properties, comments=[HEADER]) + END_MARKER + "\n"
 
 
-def parse_snapshot(text: str, source: str, *, require_end_marker: bool = True) -> ConfigSnapshot:
-    """Reads a snapshot's text; SnapshotError names `source` and what is wrong."""
+def parse_snapshot(
+    text: str, source: str, *, require_end_marker: bool | None = None
+) -> ConfigSnapshot:
+    """Reads a snapshot's text; SnapshotError names `source` and what is wrong.
+
+    The end marker is required of the files we write (None: when the text begins with our
+    header), never of TorchServe's."""
+    if require_end_marker is None:
+        require_end_marker = is_ours(text)
     if require_end_marker and _last_line(text) != END_MARKER:
         raise SnapshotError(f"{source}: truncated: the line {END_MARKER!r} does not end it")
     try:
@@ -169,6 +177,11 @@ def parse_snapshot(text: str, source: str, *, require_end_marker: bool = True) -
     except PropertiesError as error:
         raise SnapshotError(str(error)) from None
     return snapshot_from_properties(properties, source)
+
+
+def is_ours(text: str) -> bool:
+    """Whether the text begins as every snapshot this server writes begins."""
+    return text.startswith(f"# {HEADER}\n")
 
 
 def _last_line(text: str) -> str:

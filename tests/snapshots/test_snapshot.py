@@ -87,7 +87,7 @@ def test_reads_torchserve_own_snapshot():
         '"maxBatchDelay"\\: 100,\\n        "startupTimeout"\\: 120,\\n        "runtimeType"\\: '
         '"python"\\n      }\\n    }\\n  }\\n}\n'
     )
-    snapshot = parse_snapshot(text, "ts.cfg", require_end_marker=False)
+    snapshot = parse_snapshot(text, "ts.cfg")
     assert snapshot.models == {
         "mnist": {1: ModelSnapshotEntry(True, "mnist.mar", 8, 8, 1, 100, 120, True, False)}
     }
@@ -101,6 +101,12 @@ def test_truncated_file_is_detected_wherever_it_is_cut():
         with pytest.raises(SnapshotError, match=r"^cut\.cfg: "):
             parse_snapshot(text[:cut], "cut.cfg")
     parse_snapshot(text[:-1], "whole.cfg")  # only the final newline missing: still whole
+
+
+def test_our_files_need_the_end_marker_even_when_their_json_is_whole():
+    text = ConfigSnapshot(SETTINGS, {"mlp": {1: entry()}}).to_text("n", 1)
+    with pytest.raises(SnapshotError, match="truncated"):
+        parse_snapshot(text.replace("# end of config snapshot\n", ""), "n")
 
 
 def test_missing_model_snapshot_key():

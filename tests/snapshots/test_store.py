@@ -172,3 +172,17 @@ def test_bad_kind_and_keep_are_refused(tmp_path):
         SnapshotStore(tmp_path).write("backup", snapshot())
     with pytest.raises(ValueError, match="keep must be at least 1"):
         SnapshotStore(tmp_path, keep=0)
+
+
+def test_a_torchserve_snapshot_folder_is_restored_from(tmp_path):
+    # TorchServe writes no end marker; its files are whole when their JSON parses.
+    (tmp_path / "20210105172147102-startup.cfg").write_text(
+        "#Saving snapshot\n"
+        'model_snapshot={\\n  "name"\\: "20210105172147102-startup.cfg",\\n  "modelCount"\\: 1,'
+        '\\n  "created"\\: 1609847507107,\\n  "models"\\: {"mnist"\\: {"1.0"\\: {'
+        '"defaultVersion"\\: true, "marName"\\: "mnist.mar", "minWorkers"\\: 8, '
+        '"maxWorkers"\\: 8, "batchSize"\\: 1, "maxBatchDelay"\\: 100}}}\\n}\n'
+    )
+    found = SnapshotStore(tmp_path).newest_valid()
+    assert found is not None
+    assert found[1].models["mnist"][1].min_workers == 8
