@@ -22,7 +22,7 @@ from typing import IO
 
 from repository_server.errors import InvalidRequestError
 
-# Longest first: `.tar.gz` must win over a bare `.gz`.
+# The suffixes a model archive may have (case-insensitive), and how each is read.
 ARCHIVE_SUFFIXES: dict[str, str] = {".tar.gz": "tar", ".tgz": "tar", ".zip": "zip", ".mar": "zip"}
 
 _WINDOWS_DRIVE = re.compile(r"[A-Za-z]:")
