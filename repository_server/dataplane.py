@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from backends import registry
 from backends.base import TensorSpec
 from repository_server import __version__
 from repository_server.errors import (
@@ -88,7 +89,7 @@ class DataPlane:
         return {
             "name": name,
             "versions": versions,
-            "platform": served.config.platform or served.config.backend or served.backend,
+            "platform": served.config.platform or registry.BACKENDS[served.backend].platform,
             "inputs": [spec.to_json() for spec in metadata.inputs],
             "outputs": [spec.to_json() for spec in metadata.outputs],
         }
