@@ -150,7 +150,11 @@ class DataPlane:
         if not self.controller.started or self.server.exiting:
             raise ServerNotReadyError("Server not ready")
         override = self._config_override(name, parameters)
-        await self.controller.load(name, override)
+        try:
+            await self.controller.load(name, override)
+        finally:
+            # Even a failed load may have loaded some versions: the snapshot follows what is.
+            self.server.notify_changed(f"load {name}")
 
     @staticmethod
     def _config_override(name: str, parameters: Mapping[str, Any]) -> ModelConfig | None:
@@ -180,6 +184,7 @@ class DataPlane:
         if not self.controller.started or self.server.exiting:
             raise ServerNotReadyError("Server not ready")
         await self.controller.unload(name)
+        self.server.notify_changed(f"unload {name}")
         record = self.manager.record(name)
         if record is not None and record.ready:
             still = ",".join(str(number) for number in sorted(record.ready))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from repository_server.manager import ModelManager, RepositoryController, StartupReport
@@ -46,6 +47,14 @@ class ModelServer:
             load_models=settings.load_model,
         )
         self.exiting = False
+        # Called after every management change of runtime config (register, unregister, scale,
+        # set-default, repository load/unload): config snapshots listen here.
+        self.change_listeners: list[Callable[[str], None]] = []
+
+    def notify_changed(self, what: str) -> None:
+        """Tells the listeners that runtime config changed (`what` says how, for the log)."""
+        for listener in self.change_listeners:
+            listener(what)
 
     async def start(self) -> StartupReport:
         return await self.controller.start()
