@@ -3,6 +3,7 @@ TorchServe's defaults and clear errors for values that cannot be used."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,7 @@ import orjson
 from repository_server.errors import InvalidRequestError
 
 JSON_MEDIA_TYPE = "application/json"
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def json_object(body: bytes) -> dict[str, Any]:
@@ -49,10 +51,9 @@ class RequestParams:
         if isinstance(value, bool):
             raise InvalidRequestError(f"Parameter {name} must be an integer, not {value!r}")
         if isinstance(value, str):
-            stripped = value.strip()
-            if not stripped.lstrip("-").isdigit():
+            if not _INTEGER.fullmatch(value.strip()):
                 raise InvalidRequestError(f"Parameter {name} must be an integer, not {value!r}")
-            number = int(stripped)
+            number = int(value)
         elif isinstance(value, int):
             number = value
         else:
