@@ -19,6 +19,8 @@ def create_metrics_app(plane: DataPlane) -> Starlette:
     async def metrics(request: Request) -> Response:
         # Collected on the event loop: the manager's state is only ever read from there.
         names = request.query_params.getlist("name[]")
+        # A counter's samples end in `_total`: accept the name either way.
+        names += [f"{name}_total" for name in names if not name.endswith("_total")]
         chosen = registry.restricted_registry(names) if names else registry
         return Response(generate_latest(chosen), media_type=CONTENT_TYPE_LATEST)
 

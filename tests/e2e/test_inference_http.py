@@ -1,0 +1,288 @@
+"""The inference and metrics ports with plain HTTP: TorchServe's routes and seed 004's curl
+examples, queue overflow, dynamic batching, every bad input, the request size limit, metrics."""
+
+from __future__ import annotations
+
+import json
+import struct
+import threading
+from collections.abc import Iterator
+
+import httpx
+import numpy as np
+import pytest
+
+from tests import models
+from tests.e2e.client import infer_request
+from tests.e2e.server_process import ServerProcess
+from tests.repositories import Repository
+
+pytestmark = pytest.mark.e2e
+
+QUEUE_FULL = {
+    "code": 503,
+    "type": "ServiceUnavailableException",
+    "message": 'Model "slow" has no worker to serve inference request. '
+    "Please use scale workers API to add workers.",
+}
+MAX_REQUEST_SIZE = 100_000
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    base = tmp_path_factory.mktemp("inference")
+    repository = Repository(base / "repository", base / "sources")
+    repository.root.mkdir()
+    repository.config("add")
+    repository.add_version("add", 1)
+    # A slow model with one worker and room for two waiting jobs.
+    slow = models.slow_model(base / "sources" / "slow" / "model.onnx", rounds=96)
+    models.write_config(
+        repository.root / "slow",
+        models.add_model_config(parameters={"job_queue_size": {"string_value": "2"}}),
+    )
+    models.publish_version(repository.root / "slow", 1, slow)
+    # The same slow model, batching: concurrent requests run together.
+    models.write_config(
+        repository.root / "batched",
+        models.add_model_config(
+            max_batch_size=8, dynamic_batching={"max_queue_delay_microseconds": 100_000}
+        ),
+    )
+    models.publish_version(repository.root / "batched", 1, slow)
+    process = ServerProcess(
+        repository.root,
+        ["--max-request-size", str(MAX_REQUEST_SIZE)],
+        log_location=base / "logs",
+    ).start()
+    yield process
+    process.stop()
+
+
+def post(server: ServerProcess, path: str, **kwargs) -> httpx.Response:
+    return httpx.post(f"{server.inference_url}{path}", timeout=60, **kwargs)
+
+
+def test_ping_is_healthy(server):
+    response = httpx.get(f"{server.inference_url}/ping")
+    assert response.status_code == 200
+    assert response.json() == {"status": "Healthy"}
+    assert response.text.endswith("\n")
+
+
+def test_predictions_take_an_object_or_a_bare_list(server):
+    response = post(server, "/predictions/add", json={"INPUT0": [[1, 2, 3, 4]]})
+    assert response.status_code == 200, response.text
+    assert response.json() == [[2, 3, 4, 5]]
+    # One row without the batch dimension, as curl users send it: answered the same way.
+    response = post(server, "/predictions/add", json=[1, 2, 3, 4])
+    assert response.json() == [2, 3, 4, 5]
+    response = post(server, "/predictions/add/1.0", content=b"[[0, 0, 0, 0]]")
+    assert response.json() == [[1, 1, 1, 1]]
+
+
+def test_predictions_errors_in_torchserve_form(server):
+    response = post(server, "/predictions/missing", json=[1, 2, 3, 4])
+    assert response.status_code == 404
+    assert response.json() == {
+        "code": 404,
+        "type": "ModelNotFoundException",
+        "message": "Model not found: missing",
+    }
+    response = post(server, "/predictions/add/7", json=[1, 2, 3, 4])
+    assert response.status_code == 404
+    assert response.json()["type"] == "ModelVersionNotFoundException"
+    assert response.json()["message"] == "Model version: 7 does not exist for model: add"
+    response = post(server, "/predictions/add", content=b"{not json")
+    assert response.status_code == 400
+    assert response.json()["type"] == "BadRequestException"
+
+
+def _concurrently(count: int, call) -> list[httpx.Response]:
+    responses: list[httpx.Response] = [None] * count  # type: ignore[list-item]
+    barrier = threading.Barrier(count)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        responses[index] = call(index)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses
+
+
+def test_queue_overflow_answers_503_at_once(server):
+    responses = _concurrently(10, lambda i: post(server, "/predictions/slow", json=[[i, i, i, i]]))
+    refused = [r for r in responses if r.status_code == 503]
+    served = [r for r in responses if r.status_code == 200]
+    assert len(refused) + len(served) == 10
+    assert refused, "a queue of 2 with one worker cannot take 10 requests at once"
+    assert len(served) >= 3
+    for response in refused:
+        assert response.json() == QUEUE_FULL
+    # The same overflow on the v2 route answers in the v2 form.
+    responses = _concurrently(
+        10, lambda i: post(server, "/v2/models/slow/infer", json=infer_request(i))
+    )
+    v2_refused = [r for r in responses if r.status_code == 503]
+    assert v2_refused
+    assert v2_refused[0].json() == {"error": QUEUE_FULL["message"]}
+
+
+def test_dynamic_batching_gives_each_caller_its_own_rows(server):
+    responses = _concurrently(
+        6, lambda i: post(server, "/v2/models/batched/infer", json=infer_request(float(i), rows=1))
+    )
+    for index, response in enumerate(responses):
+        assert response.status_code == 200, response.text
+        assert response.json()["outputs"][0]["data"] == [index + 1.0] * 4
+    statistics = httpx.get(f"{server.inference_url}/v2/models/batched/stats").json()
+    batch_sizes = {entry["batch_size"] for entry in statistics["model_stats"][0]["batch_stats"]}
+    assert max(batch_sizes) > 1, batch_sizes
+
+
+def _tensor(**overrides) -> dict:
+    tensor = {"name": "INPUT0", "datatype": "FP32", "shape": [1, 4], "data": [0.0] * 4}
+    tensor.update(overrides)
+    return tensor
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        (b"{not json", 400, "failed to parse the request JSON buffer"),
+        ({"inputs": []}, 400, "expected 1 inputs but got 0 inputs for model 'add'"),
+        (
+            {"inputs": [_tensor(name="OTHER")]},
+            400,
+            "unexpected inference input 'OTHER' for model 'add'",
+        ),
+        (
+            {"inputs": [_tensor(datatype="INT64")]},
+            400,
+            "inference input 'INPUT0' data-type is 'INT64', but model 'add' expects 'FP32'",
+        ),
+        (
+            {"inputs": [_tensor(shape=[1, 5], data=[0.0] * 5)]},
+            400,
+            "unexpected shape for input 'INPUT0' for model 'add'. Expected [-1,4], got [1,5]",
+        ),
+        ({"inputs": [_tensor(data=[0.0] * 3)]}, 400, "'data' has 3 elements"),
+    ],
+    ids=[
+        "malformed-json",
+        "missing-input",
+        "unknown-input",
+        "wrong-datatype",
+        "wrong-shape",
+        "data-length",
+    ],
+)
+def test_bad_inputs_name_the_problem(server, body, status, message):
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response = post(server, "/v2/models/add/infer", content=content)
+    assert response.status_code == status, response.text
+    assert message in response.json()["error"]
+
+
+def test_unknown_model_and_version(server):
+    response = post(server, "/v2/models/missing/infer", json=infer_request(0))
+    assert response.status_code == 404
+    assert response.json() == {"error": "Request for unknown model: 'missing' is not found"}
+    response = post(server, "/v2/models/add/versions/9/infer", json=infer_request(0))
+    assert response.status_code == 404
+    assert response.json() == {"error": "Request for unknown model: 'add' version 9 is not found"}
+    response = httpx.get(f"{server.inference_url}/v2/models/add/versions/x/ready")
+    assert response.status_code == 400
+    assert "failed to get model version from specified version string 'x'" in response.text
+
+
+def test_binary_size_not_matching_the_body(server):
+    header = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "INPUT0",
+                    "datatype": "FP32",
+                    "shape": [1, 4],
+                    "parameters": {"binary_data_size": 16},
+                }
+            ]
+        }
+    ).encode()
+    body = header + struct.pack("<3f", 1, 2, 3)  # 12 bytes where 16 were announced
+    response = post(
+        server,
+        "/v2/models/add/infer",
+        content=body,
+        headers={"Inference-Header-Content-Length": str(len(header))},
+    )
+    assert response.status_code == 400
+    assert "INPUT0" in response.json()["error"]
+    response = post(
+        server,
+        "/v2/models/add/infer",
+        content=body,
+        headers={"Inference-Header-Content-Length": str(len(body) + 10)},
+    )
+    assert response.status_code == 400
+
+
+def test_binary_request_round_trip(server):
+    values = np.arange(4, dtype=np.float32).reshape(1, 4)
+    header = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "INPUT0",
+                    "datatype": "FP32",
+                    "shape": [1, 4],
+                    "parameters": {"binary_data_size": 16},
+                }
+            ],
+            "outputs": [{"name": "OUTPUT0", "parameters": {"binary_data": True}}],
+        }
+    ).encode()
+    response = post(
+        server,
+        "/v2/models/add/infer",
+        content=header + values.tobytes(),
+        headers={"Inference-Header-Content-Length": str(len(header))},
+    )
+    assert response.status_code == 200
+    length = int(response.headers["Inference-Header-Content-Length"])
+    document = json.loads(response.content[:length])
+    assert document["outputs"][0]["parameters"] == {"binary_data_size": 16}
+    np.testing.assert_array_equal(
+        np.frombuffer(response.content[length:], np.float32), values.ravel() + 1
+    )
+
+
+def test_body_over_the_size_limit_is_413(server):
+    big = {"inputs": [_tensor(data=[0.0] * 30_000)]}
+    response = post(server, "/v2/models/add/infer", json=big)
+    assert response.status_code == 413
+    assert "--max-request-size" in response.json()["error"]
+    response = post(server, "/predictions/add", json=[[0.0] * 30_000])
+    assert response.status_code == 413
+    assert response.json()["code"] == 413
+
+
+def test_metrics_count_requests_per_model_version(server):
+    post(server, "/predictions/add", json=[1, 2, 3, 4])
+    text = httpx.get(f"{server.metrics_url}/metrics").text
+    assert (
+        'ts_inference_requests_total{hostname="' in text or "ts_inference_requests_total{" in text
+    )
+    lines = [line for line in text.splitlines() if line.startswith("ts_inference_requests_total{")]
+    add_line = next(line for line in lines if 'model_name="add"' in line)
+    assert float(add_line.rsplit(" ", 1)[1]) >= 1
+    assert 'repository_server_model_versions{state="READY"} 3.0' in text
+    filtered = httpx.get(
+        f"{server.metrics_url}/metrics", params={"name[]": "ts_queue_latency_microseconds"}
+    ).text
+    assert "ts_queue_latency_microseconds" in filtered
+    assert "ts_inference_requests_total" not in filtered
