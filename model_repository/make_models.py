@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import io
 import json
+import re
 import struct
 import warnings
 import zipfile
@@ -183,6 +184,11 @@ def stable_serialization_id(path: Path) -> None:
 def save_openvino_ir(onnx_path: Path, xml_path: Path) -> None:
     xml_path.parent.mkdir(parents=True, exist_ok=True)
     model = ov.Core().read_model(str(onnx_path))
+    # Nodes the converter adds are named from a process-wide counter (Multiply_5418); numbering
+    # them in graph order keeps the IR the same however many models the process made before.
+    for index, node in enumerate(model.get_ordered_ops()):
+        if re.fullmatch(rf"{node.get_type_name()}_\d+", node.get_friendly_name()):
+            node.set_friendly_name(f"{node.get_type_name()}_{index}")
     ov.save_model(model, str(xml_path), compress_to_fp16=False)
 
 
