@@ -1,5 +1,6 @@
 """Which models and versions the management API knows: those with a version that is loading,
-READY, draining or failed. Unregistered ones (unloaded) are unknown again, as in TorchServe."""
+READY or failed. Unregistered ones (unloaded, draining or not) are unknown again, as in
+TorchServe, where unregistering returns once the version is gone."""
 
 from __future__ import annotations
 
@@ -10,14 +11,18 @@ from repository_server.manager.states import UNLOADED, VersionState, VersionStat
 
 
 def described_rows(record: ModelRecord | None) -> list[VersionStatus]:
-    """The versions a client can still ask about: all but those unloaded (unregistered)."""
+    """The versions a client can still ask about: all but those unregistered (unloaded, or
+    still draining their last requests after being unloaded)."""
     if record is None:
         return []
-    return [
-        row
-        for row in record.statuses()
-        if not (row.state is VersionState.UNAVAILABLE and row.reason == UNLOADED)
-    ]
+    return [row for row in record.statuses() if not _unregistered(record, row)]
+
+
+def _unregistered(record: ModelRecord, row: VersionStatus) -> bool:
+    if row.state is VersionState.UNAVAILABLE and row.reason == UNLOADED:
+        return True
+    slot = record.slots.get(row.version) if row.version is not None else None
+    return slot is not None and slot.unloaded and slot.serving is None and not slot.loading
 
 
 def known_record(manager: ModelManager, name: str) -> tuple[ModelRecord, list[VersionStatus]]:
