@@ -11,7 +11,6 @@ from tests.management.conftest import (
     Deployment,
     add_model_folder,
     error_of,
-    infer_body,
     torchserve_body,
 )
 
