@@ -119,12 +119,12 @@ class TorchServe:
         return float(np.asarray(outputs["OUTPUT0"]["data"])[0])
 
     def wait_described(self, path: str, condition: Any, timeout: float = 60) -> list[dict]:
-        def check() -> list[dict] | None:
+        def check() -> list[dict]:
             response = self.management("GET", path)
             if response.status_code != 200:
-                return None
+                return []
             body = torchserve_body(response)
-            return body if condition(body) else None
+            return body if condition(body) else []
 
         return wait_until(check, timeout, message=f"GET {path} to satisfy {condition}")
 

@@ -145,7 +145,8 @@ def test_describe_default_version_one_version_and_all(explicit: Deployment):
     assert list(worker) == WORKER_FIELDS
     assert START_TIME.fullmatch(worker["startTime"])
     assert worker["status"] == "READY"
-    assert worker["pid"] == explicit.server.process.pid
+    process = explicit.server.process
+    assert process is not None and worker["pid"] == process.pid
     assert worker["memoryUsage"] > 0
     assert (worker["gpu"], worker["gpuUsage"]) == (False, "N/A")
 
