@@ -96,3 +96,30 @@ def publish_version(model_folder: Path, version: int, source: Path) -> Path:
     target = model_folder / str(version)
     staging.rename(target)
     return target
+
+
+def large_model(path: Path, megabytes: int = 64, width: int = 4) -> Path:
+    """OUTPUT0 = INPUT0 + 1, carrying `megabytes` of weights the runtime must keep in memory
+    (the weights are multiplied by a value computed from the input, so nothing folds away)."""
+    count = megabytes * 1024 * 1024 // 4
+    weights = np.full(count, 0.5, dtype=np.float32)
+    nodes = [
+        helper.make_node("ReduceSum", ["INPUT0"], ["input_total"], keepdims=0),
+        helper.make_node("Mul", ["input_total", "zero"], ["input_zero"]),
+        helper.make_node("Mul", ["weights", "input_zero"], ["scaled"]),
+        helper.make_node("ReduceSum", ["scaled"], ["nothing"], keepdims=0),
+        helper.make_node("Add", ["INPUT0", "nothing"], ["shifted"]),
+        helper.make_node("Add", ["shifted", "one"], ["OUTPUT0"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "large",
+        [helper.make_tensor_value_info("INPUT0", TensorProto.FLOAT, ["batch", width])],
+        [helper.make_tensor_value_info("OUTPUT0", TensorProto.FLOAT, ["batch", width])],
+        [
+            numpy_helper.from_array(weights, "weights"),
+            numpy_helper.from_array(np.array(0.0, dtype=np.float32), "zero"),
+            numpy_helper.from_array(np.array([1.0], dtype=np.float32), "one"),
+        ],
+    )
+    return _save(graph, path)
