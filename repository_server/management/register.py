@@ -24,6 +24,7 @@ from repository_server.errors import (
     ConflictError,
     InvalidRequestError,
     LoadFailedError,
+    ModelNotFoundError,
     ServerError,
     ServerNotReadyError,
 )
@@ -47,6 +48,13 @@ logger = logging.getLogger(__name__)
 RUNTIMES = ("python", "python3", "LSP")
 # TorchServe's max_batch_delay default (ms) when batch_size turns batching on.
 DEFAULT_MAX_BATCH_DELAY_MS = 100
+
+
+class SourceNotFoundError(ServerError):
+    """`url` points at nothing usable; the message says why (TorchServe's 404 wording)."""
+
+    status = 404
+    torchserve_type = "ModelNotFoundException"
 
 
 class RegistrationFailedError(ServerError):
@@ -161,6 +169,9 @@ class Registrar:
         try:
             source = await asyncio.to_thread(self._resolve, request)
             name = source.name
+        except ModelNotFoundError as error:
+            self._registering.discard(name)
+            raise SourceNotFoundError(error.message) from None
         except BaseException:
             self._registering.discard(name)
             raise
