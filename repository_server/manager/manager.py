@@ -407,5 +407,14 @@ class ModelManager:
         while self._draining:
             await asyncio.gather(*list(self._draining), return_exceptions=True)
 
+    def report_unavailable(self, name: str, reason: str) -> None:
+        """Shows a model that serves nothing as UNAVAILABLE with `reason` (one a config snapshot
+        names but the repository no longer holds). The next apply of the model replaces it."""
+        record = self._records.get(name)
+        if record is None:
+            record = self._records[name] = ModelRecord(name)
+        if not record.ready:
+            record.problem = reason
+
     def overrides_of(self, name: str) -> Mapping[int, int]:
         return {v: n for (m, v), n in self.worker_overrides.items() if m == name}
