@@ -36,16 +36,18 @@ def archive_kind(path: Path) -> str:
             entries = {name.split("/", 1)[-1] for name in archive.namelist()}
     except zipfile.BadZipFile as error:
         raise ModelLoadError(path, f"is truncated or corrupt: {error}") from None
-    if "constants.pkl" in entries and "data.pkl" in entries:
-        return TORCHSCRIPT
     if "archive_format" in entries:
         return EXPORTED_PROGRAM
-    if "data.pkl" in entries:
+    if "constants.pkl" in entries and "data.pkl" in entries:
+        return TORCHSCRIPT
+    # A torch.export archive embeds a torch.save() zip (its sample inputs): a truncated .pt2 can
+    # look like that inner archive, so only a .pt file is called a pickle.
+    if "data.pkl" in entries and path.suffix != ".pt2":
         raise ModelLoadError(
             path,
             "is a torch.save() pickle (a state_dict or a pickled module), not TorchScript: "
             + _SAVE_HINT,
         )
     raise ModelLoadError(
-        path, "is a zip file, but neither a TorchScript nor a torch.export archive"
+        path, "is truncated or corrupt: not a complete TorchScript or torch.export archive"
     )
