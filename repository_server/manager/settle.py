@@ -9,10 +9,10 @@ from repository_server.repository.scanner import VersionEntry
 
 
 class SettleTracker:
-    """A version folder is settled once its newest file is `settle_secs` old by mtime and its
-    fingerprint has been seen unchanged for `settle_secs` (a copy that keeps old mtimes, like
-    `cp -p`, is still caught by the second rule). Folders present at the first scan count as
-    stable: the server was not watching them being written."""
+    """A version folder is settled once its newest file change (mtime or ctime, so `cp -p` is
+    caught too) is `settle_secs` old. A folder published by renaming a finished copy into place
+    is therefore loaded at once. Where the clock disagrees with the file system (a change time in
+    the future, a network share), the folder must instead be seen unchanged for `settle_secs`."""
 
     def __init__(
         self,
@@ -35,19 +35,18 @@ class SettleTracker:
     def is_settled(self, model: str, version: VersionEntry) -> bool:
         if self.settle_secs <= 0:
             return True
-        key = (model, version.version)
         now = self._monotonic()
-        seen = self._seen.get(key)
-        if seen is None or seen[0] != version.fingerprint:
-            seen = (version.fingerprint, None if self._first_scan else now)
-            self._seen[key] = seen
-        stable_since = seen[1]
-        wait = 0.0
-        if stable_since is not None:
-            wait = max(wait, stable_since + self.settle_secs - now)
-        age = (self._wall_clock_ns() - version.newest_mtime_ns) / 1e9
-        if age >= 0:  # an mtime in the future (clock skew) leaves only the stability rule
-            wait = max(wait, self.settle_secs - age)
+        age = (self._wall_clock_ns() - version.newest_change_ns) / 1e9
+        if age >= 0:
+            wait = self.settle_secs - age
+        else:
+            key = (model, version.version)
+            seen = self._seen.get(key)
+            if seen is None or seen[0] != version.fingerprint:
+                seen = (version.fingerprint, None if self._first_scan else now)
+                self._seen[key] = seen
+            stable_since = seen[1]
+            wait = 0.0 if stable_since is None else stable_since + self.settle_secs - now
         if wait > 0:
             self._note_recheck(wait)
             return False

@@ -12,11 +12,12 @@ from repository_server.repository.layout import is_hidden
 
 @dataclass(frozen=True)
 class FolderStats:
-    """A version folder's fingerprint, what its top level holds, and when it last changed."""
+    """A version folder's fingerprint, what its top level holds, and when a file in it last
+    changed (the newest mtime or ctime)."""
 
     fingerprint: str
     top_level_names: frozenset[str]
-    newest_mtime_ns: int
+    newest_change_ns: int
     file_count: int
 
 
@@ -51,7 +52,9 @@ def folder_stats(folder: Path) -> FolderStats:
             except OSError:
                 continue
             digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-            newest = max(newest, stat.st_mtime_ns)
+            # ctime too: `cp -p` back-dates mtime but not ctime, and a rename of the folder
+            # around a finished copy changes neither of its files' times.
+            newest = max(newest, stat.st_mtime_ns, stat.st_ctime_ns)
             count += 1
     return FolderStats(digest.hexdigest(), frozenset(top_level), newest, count)
 

@@ -30,7 +30,7 @@ class VersionEntry:
     path: Path
     fingerprint: str
     file_names: frozenset[str]
-    newest_mtime_ns: int
+    newest_change_ns: int
     file_count: int
 
 
@@ -170,7 +170,7 @@ class RepositoryScanner:
                     Path(entry.path),
                     stats.fingerprint,
                     stats.top_level_names,
-                    stats.newest_mtime_ns,
+                    stats.newest_change_ns,
                     stats.file_count,
                 )
             elif entry.is_file():

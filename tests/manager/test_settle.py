@@ -1,7 +1,12 @@
+import os
+import shutil
+import time
 from pathlib import Path
 
 from repository_server.manager.settle import SettleTracker
+from repository_server.repository import RepositoryScanner
 from repository_server.repository.scanner import VersionEntry
+from tests.waiting import wait_until
 
 SECOND = 1_000_000_000
 
@@ -41,18 +46,30 @@ def test_fresh_files_wait_for_the_settle_time():
     assert settle.is_settled("m", fresh)
 
 
-def test_a_copy_that_keeps_old_mtimes_waits_until_unchanged():
-    clock = Clock()
-    settle = tracker(clock)
+def test_a_copy_that_back_dates_mtime_is_caught_by_ctime(tmp_path):
+    source = tmp_path / "source.onnx"
+    source.write_bytes(b"model")
+    an_hour_ago = time.time() - 3600
+    os.utime(source, (an_hour_ago, an_hour_ago))
+    (tmp_path / "repository" / "m" / "1").mkdir(parents=True)
+    shutil.copy2(source, tmp_path / "repository" / "m" / "1" / "model.onnx")  # cp -p
+    entry = RepositoryScanner(tmp_path / "repository").scan().models["m"].versions[1]
+    settle = SettleTracker(5.0)
     settle.first_scan_done()
-    old_mtime = clock.wall_ns - 3600 * SECOND  # cp -p: the mtime says an hour ago
-    assert not settle.is_settled("m", version("partial", old_mtime))
-    clock.advance(0.3)
-    assert not settle.is_settled("m", version("more", old_mtime))  # still growing
-    clock.advance(0.3)
-    assert not settle.is_settled("m", version("more", old_mtime))
-    clock.advance(0.3)
-    assert settle.is_settled("m", version("more", old_mtime))
+    assert not settle.is_settled("m", entry)
+
+
+def test_renaming_a_finished_copy_into_place_is_settled_at_once(tmp_path):
+    staging = tmp_path / "repository" / "m" / ".1.tmp"
+    staging.mkdir(parents=True)
+    (staging / "model.onnx").write_bytes(b"model")
+    settle = SettleTracker(0.2)
+    settle.first_scan_done()
+    written = time.time()
+    wait_until(lambda: time.time() - written > 0.25)  # the copy finished a while ago
+    staging.rename(staging.with_name("1"))
+    entry = RepositoryScanner(tmp_path / "repository").scan().models["m"].versions[1]
+    assert settle.is_settled("m", entry)
 
 
 def test_mtime_in_the_future_uses_stability_only():
