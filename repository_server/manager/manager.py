@@ -238,6 +238,7 @@ class ModelManager:
         slot.unloaded = False
         if slot.serving is None:
             log_transition(record.name, version, before, VersionState.LOADING)
+            before = VersionState.LOADING
         else:
             logger.info(
                 "model %s version %s: files changed, loading a new copy beside the serving one",
