@@ -222,6 +222,8 @@ class Registrar:
             raise
         finally:
             self._registering.discard(name)
+            # Even a failed load may have loaded some versions: snapshots follow what is.
+            self.server.notify_changed(f"register {name}")
 
     async def _override(self, name: str, request: RegisterRequest) -> ModelConfig | None:
         entry = await asyncio.to_thread(self.controller.scanner.scan_model, name)

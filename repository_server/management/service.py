@@ -15,17 +15,22 @@ from repository_server.management.workers import WorkerScaler
 
 
 class ManagementService:
+    """Each change (register, scale, unregister, set-default) is told to
+    `ModelServer.notify_changed`, so config snapshots follow it."""
+
     def __init__(self, plane: DataPlane) -> None:
         self.plane = plane
         self.manager = plane.manager
         self.registrations = RegistrationBook()
         self.registrar = Registrar(plane, self.registrations)
         self.describer = Describer(plane, self.registrations)
-        self.scaler = WorkerScaler(plane.manager)
+        self.scaler = WorkerScaler(plane.manager, plane.server.notify_changed)
         self.unregistrar = Unregistrar(plane, self.registrations)
 
     def list_models(self, limit: int, token: int) -> dict[str, Any]:
         return list_models(self.manager, self.registrations, limit, token)
 
     def set_default(self, name: str, version: int) -> str:
-        return set_default_version(self.manager, name, version)
+        message = set_default_version(self.manager, name, version)
+        self.plane.server.notify_changed(f"set-default {name} {version}")
+        return message

@@ -37,8 +37,10 @@ class Unregistrar:
                 if version == record.default_version:
                     raise ForbiddenError(f"Cannot remove default version for model {name}")
                 await self.manager.unload_version(name, version)
+                self.server.notify_changed(f"unregister {name} version {version}")
                 return f'Model "{name}" unregistered'
         await self.controller.unload(name)
+        self.server.notify_changed(f"unregister {name}")
         self._forget_worker_counts(name)
         await self.book.forget(name)
         return f'Model "{name}" unregistered'

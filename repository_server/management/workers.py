@@ -9,6 +9,7 @@ and reported, the count does not autoscale between the two.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from repository_server.errors import InvalidRequestError, ModelNotFoundError
@@ -52,8 +53,9 @@ class ScaleOutcome:
 
 
 class WorkerScaler:
-    def __init__(self, manager: ModelManager) -> None:
+    def __init__(self, manager: ModelManager, notify_changed: Callable[[str], None]) -> None:
         self.manager = manager
+        self.notify_changed = notify_changed
 
     def _targets(self, name: str, version: int | None) -> list[ServedVersion]:
         if version is not None:
@@ -66,8 +68,11 @@ class WorkerScaler:
 
     async def scale(self, name: str, version: int | None, request: ScaleRequest) -> ScaleOutcome:
         targets = self._targets(name, version)
-        for served in targets:
-            self.manager.scale(name, served.version, request.min_worker, request.max_worker)
+        try:
+            for served in targets:
+                self.manager.scale(name, served.version, request.min_worker, request.max_worker)
+        finally:
+            self.notify_changed(f"scale {name}")
         if not request.synchronous:
             return ScaleOutcome(202, ASYNC_MESSAGE)
         done = await asyncio.gather(
