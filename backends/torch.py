@@ -67,6 +67,7 @@ class TorchModel(LoadedModel):
         self.path = path
         self.torch_device = device
         self.device = str(device)
+        self.on_cpu = device.type == "cpu"
         self.metadata = metadata
         self.format_name = format_name
         self.input_names = [spec.name for spec in metadata.inputs]
@@ -87,15 +88,17 @@ class TorchModel(LoadedModel):
             # model itself refuses (an export guard, a dimension the graph fixes).
             raise InferenceInputError(f"the model rejected the inputs: {error}") from error
         results = self._unpack(result)
+        if not self.on_cpu:
+            results = [tensor.cpu() for tensor in results]
+        # Inference tensors carry no autograd history: numpy() needs no detach().
         return {
-            name: tensor.detach().cpu().numpy()
-            for name, tensor in zip(self.output_names, results, strict=True)
+            name: tensor.numpy() for name, tensor in zip(self.output_names, results, strict=True)
         }
 
     def _tensor(self, array: np.ndarray) -> torch.Tensor:
         # torch warns on read-only buffers (bodies decoded from a request); those are copied once.
         tensor = torch.from_numpy(array if array.flags.writeable else array.copy())
-        return tensor.to(self.torch_device, non_blocking=True) if self.device != "cpu" else tensor
+        return tensor if self.on_cpu else tensor.to(self.torch_device, non_blocking=True)
 
     def _unpack(self, result: Any) -> Sequence[torch.Tensor]:
         if isinstance(result, torch.Tensor):
