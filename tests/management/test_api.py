@@ -128,7 +128,12 @@ def test_trailing_slashes_are_ignored(explicit: Deployment):
     add_model_folder(explicit.repository, "slashed")
     ts = explicit.torchserve
     assert ts.status(ts.management("POST", "/models/?url=slashed")).startswith('Model "slashed"')
-    assert ts.describe("/models/slashed/") == ts.describe("/models/slashed")
+    (with_slash,) = ts.describe("/models/slashed/")
+    (without,) = ts.describe("/models/slashed")
+    for entry in (with_slash, without):
+        for worker in entry["workers"]:
+            del worker["memoryUsage"]  # the process's RSS moves between two calls
+    assert with_slash == without
 
 
 def test_triton_repository_endpoints_on_the_management_port(explicit: Deployment):
