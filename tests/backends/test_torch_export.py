@@ -10,8 +10,10 @@ import pytest
 from backends.base import InferenceInputError, ModelLoadError, ModelSpec, TensorSpec
 from model_repository import networks
 
-torch = pytest.importorskip("torch", reason="the torch package is not installed")
-from backends import torch as torch_backend  # noqa: E402
+pytest.importorskip("torch", reason="the torch package is not installed")
+import torch
+
+from backends import torch as torch_backend
 
 
 class TwoHeads(torch.nn.Module):
