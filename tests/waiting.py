@@ -10,7 +10,10 @@ T = TypeVar("T")
 
 
 def wait_until(
-    condition: Callable[[], T], timeout: float = 30.0, interval: float = 0.02, message: str = ""
+    condition: Callable[[], T | None],
+    timeout: float = 30.0,
+    interval: float = 0.02,
+    message: str = "",
 ) -> T:
     """Calls `condition` until it returns something truthy, and returns that; fails after `timeout`."""
     deadline = time.monotonic() + timeout
