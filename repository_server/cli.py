@@ -12,6 +12,7 @@ from typing import Any
 from repository_server import __version__
 from repository_server.errors import ConfigurationError
 from repository_server.settings import Settings, flag_name, settings_fields
+from repository_server.snapshots import plan_start, without_missing_models
 
 logger = logging.getLogger("repository_server")
 
@@ -89,11 +90,15 @@ def configure_logging(level: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     given = parse_command_line(argv)
     try:
-        settings = build_settings(given)
-        configure_logging(settings.log_level)
+        # Reading the snapshots may warn before the level (maybe in a snapshot) is known.
+        configure_logging("info")
+        plan = plan_start(given)
+        settings = without_missing_models(build_settings(plan.command_line, plan.underlay), plan)
+        logging.getLogger().setLevel(settings.log_level.upper())
+        plan.log(logger)
         from repository_server.server import run
 
-        return run(settings, given)
+        return run(settings, given, plan)
     except ConfigurationError as error:
         print(f"repository-server: error: {error}", file=sys.stderr)
         return 2

@@ -25,6 +25,8 @@ from repository_server.kserve import Signature
 from repository_server.manager.desired import DesiredModel
 from repository_server.model_server import ModelServer
 from repository_server.settings import Settings
+from repository_server.snapshots import RestorePlan
+from repository_server.snapshots.keeper import SnapshotKeeper
 
 logger = logging.getLogger("repository_server")
 
@@ -64,8 +66,9 @@ def build_codec(loaded: LoadedModel, desired: DesiredModel) -> dict[str, Any]:
     return {"signature": Signature.of(desired.name, loaded.metadata, desired.config.max_batch_size)}
 
 
-def run(settings: Settings, given: Mapping[str, Any]) -> int:
-    """Runs until SIGTERM or SIGINT; returns the process exit status."""
+def run(settings: Settings, given: Mapping[str, Any], plan: RestorePlan | None = None) -> int:
+    """Runs until SIGTERM or SIGINT; returns the process exit status. `plan`: the config
+    snapshot (or --ts-config file) to restore after start."""
     root = settings.model_repository
     if not root.is_dir():
         raise ConfigurationError(f"--model-repository: {str(root)!r} is not a folder")
@@ -75,12 +78,13 @@ def run(settings: Settings, given: Mapping[str, Any]) -> int:
         runner: Callable[..., int] = uvloop.run
     except ImportError:  # pragma: no cover - uvloop is a dependency on POSIX
         runner = asyncio.run
-    return runner(serve(settings))
+    return runner(serve(settings, plan))
 
 
-async def serve(settings: Settings) -> int:
+async def serve(settings: Settings, plan: RestorePlan | None = None) -> int:
     management_token, inference_token = load_tokens(settings)
     server = ModelServer(settings, build_extras=build_codec)
+    keeper = SnapshotKeeper.for_server(server, plan)
     plane = DataPlane(server)
     open_paths = OPEN_API_DESCRIPTION
     surfaces: list[tuple[str, ASGIApp, int]] = [
@@ -117,6 +121,7 @@ async def serve(settings: Settings) -> int:
         logger.error("--exit-on-error: stopping")
         exit_status = STARTUP_FAILED
     else:
+        await keeper.restore_and_start()
         logger.info("Model server started.")
         watchers = [*tasks, asyncio.create_task(stop.wait())]
         await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)
@@ -124,6 +129,8 @@ async def serve(settings: Settings) -> int:
     logger.info("stopping: finishing in-flight requests, then unloading models")
     server.exiting = True
     await _stop_servers(uvicorn_servers, tasks)
+    # Before the models unload: the shutdown snapshot records what served.
+    await keeper.stop(deliberate=stop.is_set())
     await server.stop()
     logger.info("stopped")
     return exit_status

@@ -14,6 +14,7 @@ from repository_server.snapshots.snapshot import (
     parse_snapshot,
     snapshot_from_properties,
 )
+from repository_server.snapshots.startup import plan_start, without_missing_models
 from repository_server.snapshots.store import KINDS, SnapshotStore
 from repository_server.snapshots.ts_config import settings_underlay, snapshot_settings
 from repository_server.snapshots.writer import SnapshotWriter
@@ -32,8 +33,10 @@ __all__ = [
     "parse_properties",
     "parse_snapshot",
     "plan_restore",
+    "plan_start",
     "read_properties",
     "settings_underlay",
     "snapshot_from_properties",
     "snapshot_settings",
+    "without_missing_models",
 ]
