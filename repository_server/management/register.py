@@ -30,7 +30,11 @@ from repository_server.errors import (
 )
 from repository_server.management.errors import control_mode_forbids
 from repository_server.management.params import RequestParams
-from repository_server.management.registrations import Registration, RegistrationBook
+from repository_server.management.registrations import (
+    Registration,
+    RegistrationBook,
+    remove_folder,
+)
 from repository_server.management.served import scheduler_of
 from repository_server.repository.config import DynamicBatching, ModelConfig
 from repository_server.repository.layout import is_valid_model_name
@@ -167,16 +171,13 @@ class Registrar:
             self._refuse_registered(name)
         self._registering.add(name)
         try:
-            source = await asyncio.to_thread(self._resolve, request)
-            name = source.name
-        except ModelNotFoundError as error:
+            source, override = await self._prepare(request)
+        finally:
             self._registering.discard(name)
-            raise SourceNotFoundError(error.message) from None
-        except BaseException:
-            self._registering.discard(name)
-            raise
+        name = source.name
+        self._registering.add(name)
         # Loading continues even if the client goes away: it always ends in a known state.
-        task = asyncio.create_task(self._load(source, request))
+        task = asyncio.create_task(self._load(source, request, override))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(lambda done: self._log_failure(name, done))
@@ -184,6 +185,20 @@ class Registrar:
             return RegisterOutcome(202, "Processing worker updates...")
         await asyncio.shield(task)
         return RegisterOutcome(200, self._registered_message(name))
+
+    async def _prepare(self, request: RegisterRequest) -> tuple[ModelSource, ModelConfig | None]:
+        """The model folder and its config override; every request error is found here, before
+        an asynchronous registration answers 202."""
+        try:
+            source = await asyncio.to_thread(self._resolve, request)
+        except ModelNotFoundError as error:
+            raise SourceNotFoundError(error.message) from None
+        try:
+            return source, await self._override(source.name, request)
+        except BaseException:
+            if source.unpacked:
+                await remove_folder(source.folder)
+            raise
 
     def _refuse_registered(self, name: str) -> None:
         if name in self._registering:
@@ -205,10 +220,11 @@ class Registrar:
             model_name=request.model_name,
         )
 
-    async def _load(self, source: ModelSource, request: RegisterRequest) -> None:
+    async def _load(
+        self, source: ModelSource, request: RegisterRequest, override: ModelConfig | None
+    ) -> None:
         name = source.name
         try:
-            override = await self._override(name, request)
             if request.initial_workers is not None:
                 self.manager.model_workers[name] = request.initial_workers
             self.book.add(Registration(source, request.handler, request.runtime))

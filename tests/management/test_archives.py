@@ -92,6 +92,16 @@ def test_a_model_name_with_a_path_is_refused(explicit, tmp_path):
     assert not (explicit.repository.parent / "outside").exists()
 
 
+def test_an_archive_registered_with_a_bad_parameter_is_not_left_behind(explicit, tmp_path):
+    make_archive(explicit.store / "flat.zip", {"1/model.onnx": onnx_bytes(tmp_path, 1.0)})
+    status, _, message = error_of(
+        explicit.torchserve.management("POST", "/models?url=flat.zip&batch_size=8")
+    )
+    assert status == 400 and "does not batch" in message
+    assert not (explicit.repository / "flat").exists()
+    assert hidden_leftovers(explicit.repository) == []
+
+
 def test_an_archive_whose_model_fails_is_removed_so_it_can_be_fixed(explicit, tmp_path):
     make_archive(explicit.store / "faulty.zip", {"1/model.onnx": b"not an onnx model"})
     ts = explicit.torchserve

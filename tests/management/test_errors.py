@@ -83,13 +83,14 @@ def test_a_model_that_fails_to_load_answers_500_with_the_cause(explicit: Deploym
     assert described["workers"] == []
 
 
-def test_register_refuses_batches_for_a_model_that_does_not_batch(explicit: Deployment):
-    add_model_folder(explicit.repository, "unbatched", batching=False)
-    status, kind, message = error_of(
-        explicit.torchserve.management("POST", "/models?url=unbatched&batch_size=4")
-    )
+@pytest.mark.parametrize("synchronous", ["true", "false"])
+def test_register_refuses_batches_for_a_model_that_does_not_batch(explicit, synchronous):
+    add_model_folder(explicit.repository, f"unbatched_{synchronous}", batching=False)
+    query = f"url=unbatched_{synchronous}&batch_size=4&synchronous={synchronous}"
+    # Found before an asynchronous registration would answer 202.
+    status, kind, message = error_of(explicit.torchserve.management("POST", f"/models?{query}"))
     assert (status, kind) == (400, "BadRequestException")
-    assert "model unbatched does not batch" in message
+    assert f"model unbatched_{synchronous} does not batch" in message
 
 
 def test_register_refuses_a_model_name_other_than_the_folder(explicit: Deployment):
