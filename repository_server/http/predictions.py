@@ -40,8 +40,9 @@ class PredictionEndpoints:
             name = request.path_params["model"]
             version_text = request.path_params.get("version")
             version = parse_version_text(version_text) if version_text is not None else None
-            served = self.plane.served(name, version)
             body = await request.body()
+            # Looked up after the last await before the call (a swap must lose no request).
+            served = self.plane.served(name, version)
             if not body:
                 raise InvalidRequestError("Invalid input: the request body is empty")
             inputs = decode_predictions_body(

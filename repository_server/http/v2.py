@@ -80,8 +80,10 @@ class V2Endpoints:
 
     async def infer(self, request: Request) -> Response:
         name, version = _model_version(request)
-        served = self.plane.served(name, version)
         body = await request.body()
+        # Looked up after the last await before the call: a version retired meanwhile is never
+        # picked, so a swap loses no request.
+        served = self.plane.served(name, version)
         json_length = parse_header_length(request.headers.get(HEADER_LENGTH), len(body))
         decoded = decode_infer_request(served.extras["signature"], body, json_length)
         outputs = await served.infer(decoded.inputs)
