@@ -20,7 +20,7 @@ from repository_server.manager.manager import ModelManager
 from repository_server.manager.settle import SettleTracker
 from repository_server.manager.states import VersionState
 from repository_server.repository.config import ModelConfig
-from repository_server.repository.layout import is_hidden, is_valid_model_name
+from repository_server.repository.layout import model_folder_names
 from repository_server.repository.policy import VersionPolicy
 from repository_server.repository.scanner import ModelEntry, RepositoryScanner, RepositoryState
 from repository_server.repository.watcher import RepositoryWatcher
@@ -294,15 +294,7 @@ class RepositoryController:
 
     def repository_model_names(self) -> list[str]:
         """The model folders in the repository now (a listing, no scan of their contents)."""
-        try:
-            entries = list(self.scanner.root.iterdir())
-        except OSError:
-            return []
-        return sorted(
-            path.name
-            for path in entries
-            if not is_hidden(path.name) and is_valid_model_name(path.name) and path.is_dir()
-        )
+        return model_folder_names(self.scanner.root)
 
     def index(self, ready_only: bool = False) -> list[dict[str, str]]:
         """Triton's repository index: one entry per model folder and version."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 _VERSION_NAME = re.compile(r"[1-9][0-9]*")
 _MODEL_NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -29,3 +30,17 @@ def version_number(name: str) -> int | None:
 def is_valid_model_name(name: str) -> bool:
     """Model names are `[A-Za-z0-9_.-]+`, not hidden, and never `.` or `..`."""
     return bool(_MODEL_NAME.fullmatch(name)) and not is_hidden(name)
+
+
+def model_folder_names(root: Path) -> list[str]:
+    """The model folders in the repository now (a listing, no scan of their contents); none when
+    the repository cannot be listed (the scanner reports that)."""
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return []
+    return sorted(
+        path.name
+        for path in entries
+        if not is_hidden(path.name) and is_valid_model_name(path.name) and path.is_dir()
+    )

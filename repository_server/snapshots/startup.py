@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from repository_server.repository.layout import is_hidden, is_valid_model_name
+from repository_server.repository.layout import model_folder_names
 from repository_server.settings import Settings
 from repository_server.snapshots.restore import RestorePlan, plan_restore
 from repository_server.snapshots.store import SnapshotStore
@@ -30,22 +30,8 @@ def plan_start(given: Mapping[str, Any]) -> RestorePlan:
 def without_missing_models(settings: Settings, plan: RestorePlan) -> Settings:
     if not plan.restores_models or not settings.load_model:
         return settings
-    missing = plan.unavailable(repository_model_names(settings))
+    missing = plan.unavailable(model_folder_names(settings.model_repository))
     if not missing:
         return settings
     kept = tuple(name for name in settings.load_model if name not in missing)
     return dataclasses.replace(settings, load_model=kept)
-
-
-def repository_model_names(settings: Settings) -> list[str]:
-    """The model folders of the repository now; none when it cannot be listed (the server
-    reports that itself)."""
-    try:
-        entries = list(settings.model_repository.iterdir())
-    except OSError:
-        return []
-    return sorted(
-        path.name
-        for path in entries
-        if not is_hidden(path.name) and is_valid_model_name(path.name) and path.is_dir()
-    )
