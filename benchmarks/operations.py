@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -230,8 +231,8 @@ def main() -> None:
         base = Path(folder)
         (base / "load").mkdir()
         (base / "swap").mkdir()
-        report = {
-            "cpus": subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip(),
+        report: dict[str, Any] = {
+            "cpus": str(os.cpu_count()),
             "cpu_model": cpu_model(),
             "mv_to_ready": mv_to_ready(2 if arguments.quick else 5),
             "load_unload": load_unload(20 if arguments.quick else 100, base / "load"),
