@@ -61,13 +61,14 @@ def load_unload(count: int, folder: Path) -> dict[str, Any]:
     for name in names:
         models.write_config(root / name, models.add_model_config())
         models.publish_version(root / name, 1, source)
-    server = ServerProcess(root, ["--model-control-mode", "explicit"], log_location=folder).start()
-    assert server.process is not None
-    pid = server.process.pid
+    server = ServerProcess(root, ["--model-control-mode", "explicit"], log_location=folder)
     body = {
         "inputs": [{"name": "INPUT0", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]
     }
     try:
+        server.start()
+        assert server.process is not None
+        pid = server.process.pid
         with httpx.Client(base_url=server.inference_url, timeout=60) as client:
             before = process_rss_bytes(pid)
             started = time.perf_counter()
@@ -120,7 +121,7 @@ def swap_under_load(seconds: float, folder: Path) -> dict[str, Any]:
         root,
         ["--repository-poll-secs", "1", "--repository-settle-secs", "0.2"],
         log_location=folder,
-    ).start()
+    )
     body = folder / "body.json"
     body.write_text(
         json.dumps(
@@ -139,6 +140,7 @@ def swap_under_load(seconds: float, folder: Path) -> dict[str, Any]:
     driver = threading.Thread(target=load)
     version = 1
     try:
+        server.start()
         with httpx.Client(base_url=server.inference_url, timeout=30) as client:
             driver.start()
             deadline = time.monotonic() + seconds - 2
