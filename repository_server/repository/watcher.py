@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,10 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from repository_server.repository.layout import is_hidden
+
+# watchdog's inotify thread warns when a folder renamed into the tree (`mv .3.tmp 3`) is watched
+# twice; the watch still works, so the warning is only noise in the server's log.
+warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
 
 logger = logging.getLogger(__name__)
 
