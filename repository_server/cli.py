@@ -85,6 +85,8 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # uvicorn announces each of our three servers; the server logs its own bound addresses.
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

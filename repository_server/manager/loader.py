@@ -59,9 +59,10 @@ class BackendVersionLoader:
         try:
             extras = self.build_extras(loaded, desired) if self.build_extras else {}
             scheduler = self._scheduler(loaded, desired, version, workers)
-        except Exception:
+        except Exception as error:  # e.g. a signature the protocol cannot serve: never fatal
             await loop.run_in_executor(self.executor, loaded.close)
-            raise
+            relative = path.relative_to(self.root) if path.is_relative_to(self.root) else path
+            raise VersionLoadError(f"{relative}: {error}") from error
         return ServedVersion(
             model=desired.name,
             version=version,
