@@ -15,6 +15,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from backends.base import LoadedModel
+from repository_server.collection import freeze_after_start
 from repository_server.dataplane import DataPlane
 from repository_server.errors import ConfigurationError
 from repository_server.http.auth import TokenAuth, load_tokens, warn_if_exposed
@@ -122,6 +123,7 @@ async def serve(settings: Settings, plan: RestorePlan | None = None) -> int:
         exit_status = STARTUP_FAILED
     else:
         await keeper.restore_and_start()
+        freeze_after_start()
         logger.info("Model server started.")
         watchers = [*tasks, asyncio.create_task(stop.wait())]
         await asyncio.wait(watchers, return_when=asyncio.FIRST_COMPLETED)

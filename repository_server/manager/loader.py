@@ -12,6 +12,7 @@ from typing import Any
 
 from backends import registry
 from backends.base import LoadedModel, ModelLoadError
+from repository_server.collection import freeze_after_load
 from repository_server.manager.desired import DesiredModel
 from repository_server.manager.manager import VersionLoadError
 from repository_server.manager.served import ServedVersion
@@ -80,7 +81,9 @@ class BackendVersionLoader:
     @staticmethod
     def _load_model(backend: str, path: Path, desired: DesiredModel) -> LoadedModel:
         assert desired.config is not None
-        return registry.load_function(backend)(path, desired.config.spec())
+        loaded = registry.load_function(backend)(path, desired.config.spec())
+        freeze_after_load()
+        return loaded
 
     def _scheduler(
         self, loaded: LoadedModel, desired: DesiredModel, version: int, workers: int

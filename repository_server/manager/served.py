@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from backends.base import LoadedModel, ModelMetadata
+from repository_server.collection import close_with_full_collection
 from repository_server.errors import VersionNotReadyError
 from repository_server.manager.desired import VersionKey
 from repository_server.manager.states import VersionState
@@ -65,7 +66,9 @@ class ServedVersion:
         """Stops taking requests at once, lets the in-flight ones finish, then frees the model."""
         self.state = VersionState.UNLOADING
         if await self.scheduler.close(drain_timeout):
-            await asyncio.get_running_loop().run_in_executor(None, self.loaded.close)
+            await asyncio.get_running_loop().run_in_executor(
+                None, close_with_full_collection, self.loaded.close
+            )
         else:
             # A request still runs inside the runtime: freeing now could crash the process, so
             # the memory is left to the garbage collector once that call returns.
