@@ -4,6 +4,7 @@ PyTorch definition does."""
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +18,23 @@ from tests.backends.conftest import EXAMPLES, load_example
 MODELS = ("mlp", "mlp_torchscript", "mlp_openvino", "classifier", "heavy")
 
 
+def content_hash(path: Path) -> str:
+    """The file's hash; for a TorchScript archive, of its records but the debug ones, which
+    name the absolute path of networks.py (so they differ between checkouts), and the
+    serialization id that make_models derives from them."""
+    if path.suffix != ".pt":
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith((".debug_pkl", ".data/serialization_id")):
+                digest.update(info.filename.encode() + b"\0" + archive.read(info) + b"\0")
+    return digest.hexdigest()
+
+
 def files_by_hash(root: Path) -> dict[str, str]:
     return {
-        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        str(path.relative_to(root)): content_hash(path)
         for path in sorted(root.rglob("*"))
         if path.is_file() and path.parent != root and "__pycache__" not in path.parts
     }
