@@ -20,6 +20,7 @@ from repository_server.errors import (
     ServerError,
     ServerNotReadyError,
 )
+from repository_server.kserve import Signature
 from repository_server.manager.served import ServedVersion
 from repository_server.manager.states import VersionState
 from repository_server.model_server import ModelServer
@@ -85,14 +86,9 @@ class DataPlane:
     def model_metadata(self, name: str, version: int | None) -> dict[str, Any]:
         served = self.served(name, version)
         versions = [str(version)] if version is not None else self.ready_version_names(name)
-        metadata = served.metadata
-        return {
-            "name": name,
-            "versions": versions,
-            "platform": served.config.platform or registry.BACKENDS[served.backend].platform,
-            "inputs": [spec.to_json() for spec in metadata.inputs],
-            "outputs": [spec.to_json() for spec in metadata.outputs],
-        }
+        platform = served.config.platform or registry.BACKENDS[served.backend].platform
+        signature: Signature = served.extras["signature"]
+        return signature.metadata_json(versions, platform)
 
     def model_config(self, name: str, version: int | None) -> dict[str, Any]:
         """Triton's config view; like Triton's auto-complete, tensors the config leaves out are
