@@ -82,21 +82,28 @@ def run(settings: Settings, given: Mapping[str, Any], plan: RestorePlan | None =
     return runner(serve(settings, plan))
 
 
+def _guarded(app: ASGIApp, token: str | None) -> ASGIApp:
+    """The app behind token auth when a token is set; as it is otherwise (no layer per request)."""
+    if token is None:
+        return app
+    # OPTIONS / and /api-description stay open, as in TorchServe.
+    return TokenAuth(app, token, exempt=OPEN_API_DESCRIPTION)
+
+
 async def serve(settings: Settings, plan: RestorePlan | None = None) -> int:
     management_token, inference_token = load_tokens(settings)
     server = ModelServer(settings, build_extras=build_codec)
     keeper = SnapshotKeeper.for_server(server, plan)
     plane = DataPlane(server)
-    open_paths = OPEN_API_DESCRIPTION
     surfaces: list[tuple[str, ASGIApp, int]] = [
         (
             "inference",
-            TokenAuth(create_inference_app(plane), inference_token, exempt=open_paths),
+            _guarded(create_inference_app(plane), inference_token),
             settings.http_port,
         ),
         (
             "management",
-            TokenAuth(create_management_app(plane), management_token, exempt=open_paths),
+            _guarded(create_management_app(plane), management_token),
             settings.management_port,
         ),
         ("metrics", create_metrics_app(plane), settings.metrics_port),
