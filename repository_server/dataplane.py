@@ -8,15 +8,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from backends import registry
 from backends.base import TensorSpec
 from repository_server import __version__
 from repository_server.errors import (
     InvalidRequestError,
-    ModelNotFoundError,
-    NoVersionAvailableError,
     ServerError,
     ServerNotReadyError,
 )
@@ -108,11 +104,6 @@ class DataPlane:
         served = self.served(name, version)
         return served.state is VersionState.READY
 
-    async def infer(
-        self, served: ServedVersion, inputs: Mapping[str, np.ndarray]
-    ) -> dict[str, np.ndarray]:
-        return await served.infer(inputs)
-
     # -- statistics ---------------------------------------------------------------------------
 
     def statistics(self, name: str | None, version: int | None) -> dict[str, Any]:
@@ -187,10 +178,3 @@ class DataPlane:
             raise ServerError(
                 f"failed to unload '{name}', versions that are still available: {still}"
             )
-
-    def model_known(self, name: str) -> bool:
-        try:
-            self.served(name, None)
-        except (ModelNotFoundError, NoVersionAvailableError):
-            return False
-        return True

@@ -60,7 +60,6 @@ class RepositoryController:
         self.started = False
         # Rescans done so far (tests and logs use it to know a scan has happened).
         self.scan_count = 0
-        self._overrides: dict[str, ModelConfig] = {}
         self._pending: dict[str, tuple[DesiredModel | None, bool]] = {}
         self._appliers: dict[str, asyncio.Task[None]] = {}
         self._rescan_wanted: asyncio.Event | None = None
@@ -162,10 +161,6 @@ class RepositoryController:
         self.scan_count += 1
         await self._apply_state(state, wait=False)
 
-    def request_rescan(self) -> None:
-        if self._rescan_wanted is not None:
-            self._rescan_wanted.set()
-
     async def _apply_state(self, state: RepositoryState, *, wait: bool) -> dict[str, str]:
         if state.problem is not None:
             # An unreadable repository (an unmounted volume) must not unload what serves.
@@ -252,10 +247,6 @@ class RepositoryController:
         entry = await asyncio.to_thread(self.scanner.scan_model, name)
         if entry is None:
             raise LoadFailedError(f"failed to load '{name}', failed to poll from model repository")
-        if config_override is not None:
-            self._overrides[name] = config_override
-        else:
-            self._overrides.pop(name, None)
         desired = desire(
             entry,
             default_policy=self.default_policy,
@@ -284,11 +275,7 @@ class RepositoryController:
     async def unload(self, name: str) -> None:
         """Unloads every version: each stops taking requests at once and drains in the background."""
         self._require_explicit()
-        self._overrides.pop(name, None)
         await self.manager.apply(name, None)
-
-    def override_of(self, name: str) -> ModelConfig | None:
-        return self._overrides.get(name)
 
     # -- status -------------------------------------------------------------------------------
 

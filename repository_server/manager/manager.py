@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Protocol
 
 from repository_server.errors import (
@@ -416,6 +416,3 @@ class ModelManager:
             record = self._records[name] = ModelRecord(name)
         if not record.ready:
             record.problem = reason
-
-    def overrides_of(self, name: str) -> Mapping[int, int]:
-        return {v: n for (m, v), n in self.worker_overrides.items() if m == name}
