@@ -74,6 +74,7 @@ class RepositoryWatcher:
         self._wake = threading.Event()
         self._last_event = 0.0
         self._observer: Any = None
+        self._close_lock = threading.Lock()
         if use_events:
             self._start_observer()
 
@@ -131,9 +132,11 @@ class RepositoryWatcher:
             self._wake.wait(min(quiet_until, deadline) - now)
 
     def close(self) -> None:
+        """Stops the iteration and the file events; safe to call twice and from any thread."""
         self.stop.set()
         self._wake.set()
-        if self._observer is not None:
-            self._observer.stop()
-            self._observer.join(timeout=5)
-            self._observer = None
+        with self._close_lock:
+            observer, self._observer = self._observer, None
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=5)

@@ -96,3 +96,15 @@ def test_close_stops_the_iteration(make_watcher):
     watcher = make_watcher(poll_secs=0)
     later(watcher.close)
     assert list(watcher) == []
+
+
+def test_close_from_two_threads_at_once_is_safe(make_watcher):
+    watcher = make_watcher(poll_secs=0)
+    closers = [threading.Thread(target=watcher.close) for _ in range(8)]
+    for closer in closers:
+        closer.start()
+    for closer in closers:
+        closer.join()
+    watcher.close()
+    assert not watcher.has_events
+    assert list(watcher) == []
