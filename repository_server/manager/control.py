@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +68,9 @@ class RepositoryController:
         self._watcher_thread: threading.Thread | None = None
         self._recheck: asyncio.TimerHandle | None = None
         self._startup_recheck: float | None = None
+        # Model name -> what to change in its config for the load at start (a restored
+        # registration's batching); returns None to load the config as it is.
+        self.start_adjustments: dict[str, Callable[[ModelConfig], ModelConfig | None]] = {}
 
     # -- start and stop -----------------------------------------------------------------------
 
@@ -247,6 +250,9 @@ class RepositoryController:
         entry = await asyncio.to_thread(self.scanner.scan_model, name)
         if entry is None:
             raise LoadFailedError(f"failed to load '{name}', failed to poll from model repository")
+        adjust = self.start_adjustments.get(name) if at_start else None
+        if adjust is not None and config_override is None and entry.config is not None:
+            config_override = adjust(entry.config)
         desired = desire(
             entry,
             default_policy=self.default_policy,

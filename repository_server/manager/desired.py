@@ -45,6 +45,9 @@ class DesiredModel:
     # Whether loaded versions keep serving despite `problem`: yes for a broken config.json (the
     # files that loaded are still there), no when the version folders themselves are gone.
     keeps_serving: bool = True
+    # Whether `config` is an override given with the load (a registration's batch_size, a
+    # Triton load's config), not the model folder's own config.
+    config_overridden: bool = False
 
     def key(self, version: int) -> VersionKey:
         assert self.config is not None and self.backend is not None
@@ -109,4 +112,5 @@ def desire(
         # edit does not reload); labels and other files beside the versions count by content.
         model_files_fingerprint=entry.labels_fingerprint,
         settling=frozenset(settling),
+        config_overridden=config_override is not None,
     )

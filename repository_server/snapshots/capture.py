@@ -62,4 +62,5 @@ def _entry(
         response_timeout=int(response_timeout),
         loaded=loaded,
         pinned_default=version == record.pinned_default,
+        config_override=record.desired is not None and record.desired.config_overridden,
     )

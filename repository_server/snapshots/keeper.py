@@ -15,8 +15,10 @@ import logging
 from pathlib import Path
 
 from repository_server.model_server import ModelServer
+from repository_server.settings import ControlMode
 from repository_server.snapshots.apply import apply_restore
 from repository_server.snapshots.capture import capture
+from repository_server.snapshots.overrides import restored_overrides
 from repository_server.snapshots.restore import RestorePlan
 from repository_server.snapshots.store import SnapshotStore
 from repository_server.snapshots.writer import SnapshotWriter
@@ -38,6 +40,12 @@ class SnapshotKeeper:
         self._change_pending = False
         self._writing: asyncio.Task[None] | None = None
         server.change_listeners.append(self._changed)
+        explicit = server.settings.model_control_mode is ControlMode.EXPLICIT
+        # Registrations happen in EXPLICIT mode only; the other modes load the files' configs.
+        if plan is not None and plan.restores_models and explicit:
+            server.controller.start_adjustments.update(
+                restored_overrides(plan, server.settings.response_timeout)
+            )
 
     @classmethod
     def for_server(cls, server: ModelServer, plan: RestorePlan | None = None) -> SnapshotKeeper:

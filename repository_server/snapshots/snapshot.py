@@ -67,6 +67,9 @@ class ModelSnapshotEntry:
     response_timeout: int = DEFAULT_RESPONSE_TIMEOUT
     loaded: bool = True
     pinned_default: bool = False
+    # Whether batchSize, maxBatchDelay and responseTimeout came from a registration (or a load's
+    # config override) rather than the model's config file: only those are restored.
+    config_override: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,11 +82,16 @@ class ModelSnapshotEntry:
             "responseTimeout": self.response_timeout,
             "loaded": self.loaded,
             "pinnedDefault": self.pinned_default,
+            "configOverride": self.config_override,
         }
 
     @classmethod
-    def from_json(cls, document: Any, where: str) -> ModelSnapshotEntry:
-        """Reads one version's JSON; `where` (`models.mlp.2`) prefixes every error."""
+    def from_json(
+        cls, document: Any, where: str, *, from_torchserve: bool = False
+    ) -> ModelSnapshotEntry:
+        """Reads one version's JSON; `where` (`models.mlp.2`) prefixes every error.
+        `from_torchserve`: TorchServe's file, whose batching and timeout came from registrations
+        and so are restored (it has no `configOverride` key)."""
         if not isinstance(document, dict):
             raise ValueError(f"{where}: expected an object, got {_shown(document)}")
         return cls(
@@ -98,6 +106,7 @@ class ModelSnapshotEntry:
             ),
             loaded=_optional(document, "loaded", bool, True, where),
             pinned_default=_optional(document, "pinnedDefault", bool, False, where),
+            config_override=_optional(document, "configOverride", bool, from_torchserve, where),
         )
 
 
@@ -176,7 +185,7 @@ def parse_snapshot(
         properties = parse_properties(text, source)
     except PropertiesError as error:
         raise SnapshotError(str(error)) from None
-    return snapshot_from_properties(properties, source)
+    return snapshot_from_properties(properties, source, from_torchserve=not is_ours(text))
 
 
 def is_ours(text: str) -> bool:
@@ -189,13 +198,16 @@ def _last_line(text: str) -> str:
     return lines[-1].strip() if lines else ""
 
 
-def snapshot_from_properties(properties: Mapping[str, str], source: str) -> ConfigSnapshot:
-    """A snapshot from a properties mapping that holds `model_snapshot`."""
+def snapshot_from_properties(
+    properties: Mapping[str, str], source: str, *, from_torchserve: bool = True
+) -> ConfigSnapshot:
+    """A snapshot from a properties mapping that holds `model_snapshot`; `from_torchserve`:
+    written by TorchServe, not by this server."""
     if MODEL_SNAPSHOT_KEY not in properties:
         raise SnapshotError(f"{source}: no {MODEL_SNAPSHOT_KEY} key")
     try:
         document = json.loads(properties[MODEL_SNAPSHOT_KEY])
-        models = _models_from_json(document)
+        models = _models_from_json(document, from_torchserve)
     except ValueError as error:
         raise SnapshotError(f"{source}: {MODEL_SNAPSHOT_KEY}: {error}") from None
     settings = {key: value for key, value in properties.items() if key != MODEL_SNAPSHOT_KEY}
@@ -209,7 +221,9 @@ def snapshot_from_properties(properties: Mapping[str, str], source: str) -> Conf
     )
 
 
-def _models_from_json(document: Any) -> dict[str, dict[int, ModelSnapshotEntry]]:
+def _models_from_json(
+    document: Any, from_torchserve: bool
+) -> dict[str, dict[int, ModelSnapshotEntry]]:
     if not isinstance(document, dict):
         raise ValueError(f"expected a JSON object, got {_shown(document)}")
     models = document.get("models", {})
@@ -231,5 +245,7 @@ def _models_from_json(document: Any) -> dict[str, dict[int, ModelSnapshotEntry]]
             version = int(match.group(1))
             if version in result[model]:
                 raise ValueError(f"models.{model}: version {version} is given twice")
-            result[model][version] = ModelSnapshotEntry.from_json(entry, f"models.{model}.{key}")
+            result[model][version] = ModelSnapshotEntry.from_json(
+                entry, f"models.{model}.{key}", from_torchserve=from_torchserve
+            )
     return result

@@ -205,3 +205,43 @@ def test_a_snapshot_naming_a_deleted_model_restores_the_others(repository, start
     ]
     assert states(again, "a") == {"1": ("READY", ""), "2": ("READY", "")}
     again.wait_for_log("model b: UNAVAILABLE: named by config snapshot")
+
+
+def registered_knobs(server: ServerProcess, name: str) -> dict[str, Any]:
+    described = management(server, "GET", f"/models/{name}")[0]
+    return {key: described[key] for key in ("batchSize", "maxBatchDelay", "responseTimeout")}
+
+
+def test_a_registration_s_batching_and_timeout_survive_a_restart(
+    repository, start_server, tmp_path
+):
+    # The registration changes the config of its load only: after a restart only the snapshot
+    # knows batch_size 4, max_batch_delay 20 and response_timeout 7.
+    repository.config("c", max_batch_size=8)
+    repository.add_version("c", 1, addend=5)
+    logs = tmp_path / "logs"
+    first = start_server(repository.root, *EXPLICIT)
+    management(
+        first,
+        "POST",
+        "/models?url=c&batch_size=4&max_batch_delay=20&response_timeout=7&synchronous=true",
+    )
+    registered = {"batchSize": 4, "maxBatchDelay": 20, "responseTimeout": 7}
+    assert registered_knobs(first, "c") == registered
+    assert first.stop(signal.SIGTERM) == 0
+    shutdown = logs / "config" / snapshot_files(logs, "shutdown")[0]
+    assert '"configOverride": true' in shutdown.read_text()
+
+    again = start_server(repository.root)
+    assert registered_knobs(again, "c") == registered
+    assert output_of(again, "c") == 5.0
+    again.wait_for_log(
+        r"model c: restored from .*shutdown.cfg: batchSize 4, maxBatchDelay 20, responseTimeout 7"
+    )
+    # Without a snapshot the model's own config applies again.
+    third = start_server(repository.root, *EXPLICIT, "--load-model", "c", "--ncs")
+    assert registered_knobs(third, "c") == {
+        "batchSize": 8,
+        "maxBatchDelay": 0,
+        "responseTimeout": 120,
+    }

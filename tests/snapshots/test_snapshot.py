@@ -24,7 +24,9 @@ def test_round_trip_keeps_models_versions_workers_and_defaults():
         {
             "mlp": {
                 1: entry(1, default_version=False),
-                2: entry(3, pinned_default=True, batch_size=8, max_batch_delay=5),
+                2: entry(
+                    3, pinned_default=True, batch_size=8, max_batch_delay=5, config_override=True
+                ),
             },
             "resnet": {4: entry(2, mar_name="resnet.mar", loaded=False, response_timeout=30)},
         },
@@ -60,6 +62,7 @@ def test_written_json_has_torchserve_fields_on_one_line():
                     "responseTimeout": 120,
                     "loaded": True,
                     "pinnedDefault": True,
+                    "configOverride": False,
                 }
             }
         },
@@ -89,10 +92,21 @@ def test_reads_torchserve_own_snapshot():
     )
     snapshot = parse_snapshot(text, "ts.cfg")
     assert snapshot.models == {
-        "mnist": {1: ModelSnapshotEntry(True, "mnist.mar", 8, 8, 1, 100, 120, True, False)}
+        "mnist": {1: ModelSnapshotEntry(True, "mnist.mar", 8, 8, 1, 100, 120, True, False, True)}
     }
     assert snapshot.settings == {"load_models": "mnist=mnist.mar"}
     assert snapshot.created == 1609847507107
+
+
+def test_only_torchserve_files_say_their_batching_came_from_registrations():
+    # TorchServe has no configOverride key: its batchSize is what a registration set. Our own
+    # files always write it; one written before the key existed means the config file's values.
+    ours = ConfigSnapshot(SETTINGS, {"mlp": {1: entry()}}).to_text("n", 1)
+    without_key = ours.replace(', "configOverride": false', "")
+    assert without_key != ours
+    assert parse_snapshot(without_key, "n").models["mlp"][1].config_override is False
+    theirs = "\n".join(line for line in without_key.splitlines() if not line.startswith("#"))
+    assert parse_snapshot(theirs, "ts.cfg").models["mlp"][1].config_override is True
 
 
 def test_truncated_file_is_detected_wherever_it_is_cut():
