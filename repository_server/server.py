@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Generator, Mapping
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -23,6 +24,7 @@ from repository_server.http.inference import create_inference_app
 from repository_server.http.management import OPEN_API_DESCRIPTION, create_management_app
 from repository_server.http.metrics import create_metrics_app
 from repository_server.kserve import Signature
+from repository_server.kserve.labels import read_labels
 from repository_server.manager.desired import DesiredModel
 from repository_server.model_server import ModelServer
 from repository_server.settings import Settings
@@ -61,10 +63,12 @@ def _uvicorn_config(app: ASGIApp, settings: Settings, port: int) -> uvicorn.Conf
     )
 
 
-def build_codec(loaded: LoadedModel, desired: DesiredModel) -> dict[str, Any]:
+def build_codec(loaded: LoadedModel, desired: DesiredModel, version_folder: Path) -> dict[str, Any]:
     """Per-version objects built once at load time, so requests do no lookups of their own."""
-    assert desired.config is not None
-    return {"signature": Signature.of(desired.name, loaded.metadata, desired.config.max_batch_size)}
+    config = desired.config
+    assert config is not None
+    labels = read_labels(version_folder.parent, config)
+    return {"signature": Signature.of(desired.name, loaded.metadata, config.max_batch_size, labels)}
 
 
 def run(settings: Settings, given: Mapping[str, Any], plan: RestorePlan | None = None) -> int:

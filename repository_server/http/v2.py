@@ -85,9 +85,12 @@ class V2Endpoints:
         # picked, so a swap loses no request.
         served = self.plane.served(name, version)
         json_length = parse_header_length(request.headers.get(HEADER_LENGTH), len(body))
-        decoded = decode_infer_request(served.extras["signature"], body, json_length)
+        signature = served.extras["signature"]
+        decoded = decode_infer_request(signature, body, json_length)
         outputs = await served.infer(decoded.inputs)
-        content, headers = encode_infer_response(name, str(served.version), decoded, outputs)
+        content, headers = encode_infer_response(
+            name, str(served.version), decoded, outputs, signature.labels
+        )
         return Response(content, status_code=200, headers=headers)
 
     async def repository_index(self, request: Request) -> Response:

@@ -1,5 +1,6 @@
 """Triton's `classification` output parameter: the top N entries of an output as BYTES strings
-`"<score>:<index>"`, per batch row when the model batches. Label files are not supported."""
+`"<score>:<index>"`, or `"<score>:<index>:<label>"` when the output's label file has a line for
+that index, per batch row when the model batches."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import numpy as np
 from repository_server.errors import InvalidRequestError
 
 
-def classify(name: str, array: np.ndarray, count: int, batched: bool) -> np.ndarray:
+def classify(
+    name: str, array: np.ndarray, count: int, batched: bool, labels: tuple[str, ...] = ()
+) -> np.ndarray:
     """The `count` largest entries of each row, highest first, as an object array of bytes."""
     if array.dtype.kind not in "iuf":
         raise InvalidRequestError(
@@ -25,8 +28,11 @@ def classify(name: str, array: np.ndarray, count: int, batched: bool) -> np.ndar
     order = np.argsort(-keys, axis=1, kind="stable")[:, :top]
     scores = np.take_along_axis(rows, order, axis=1).tolist()
     pattern = "{:f}:{}" if rows.dtype.kind == "f" else "{}:{}"
-    labels = np.empty(order.shape, dtype=object)
+    classes = np.empty(order.shape, dtype=object)
     for row, (row_scores, row_indices) in enumerate(zip(scores, order.tolist(), strict=True)):
         for column, (score, index) in enumerate(zip(row_scores, row_indices, strict=True)):
-            labels[row, column] = pattern.format(score, index).encode()
-    return labels if batched else labels.reshape(top)
+            text = pattern.format(score, index)
+            if index < len(labels):
+                text = f"{text}:{labels[index]}"
+            classes[row, column] = text.encode()
+    return classes if batched else classes.reshape(top)

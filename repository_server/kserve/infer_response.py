@@ -28,12 +28,14 @@ def encode_infer_response(
     model_version: str,
     request: InferRequest,
     outputs: Mapping[str, np.ndarray],
+    labels: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[bytes, dict[str, str]]:
     """The response body and its headers, as Triton sends them.
 
     The outputs the request named, in its order, or every output the model gave. The body is
     `application/octet-stream` with `Inference-Header-Content-Length` as soon as one binary
-    output has bytes; otherwise plain `application/json`.
+    output has bytes; otherwise plain `application/json`. `labels`: the class labels of outputs
+    with a label file, for Triton's `classification` parameter.
     """
     names = list(request.outputs) if request.outputs else list(outputs)
     entries: list[dict[str, Any]] = []
@@ -44,7 +46,8 @@ def encode_infer_response(
             raise InferenceFailedError(f"model '{model_name}' produced no output '{name}'")
         count = request.classification.get(name)
         if count:
-            array = classify(name, array, count, request.batch_size is not None)
+            names_of_classes = labels.get(name, ()) if labels else ()
+            array = classify(name, array, count, request.batch_size is not None, names_of_classes)
         entry = _output_entry(name, array)
         if request.binary_for(name):
             block = to_binary(array)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from backends.base import DYNAMIC, ModelMetadata, TensorSpec
@@ -54,9 +55,17 @@ class Signature:
     outputs: dict[str, TensorSpec]
     inputs_json: tuple[dict[str, Any], ...]
     outputs_json: tuple[dict[str, Any], ...]
+    # Output name -> class labels from its label file (Triton's classification extension).
+    labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, model_name: str, metadata: ModelMetadata, max_batch_size: int) -> Signature:
+    def of(
+        cls,
+        model_name: str,
+        metadata: ModelMetadata,
+        max_batch_size: int,
+        labels: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> Signature:
         """Raises ValueError when the metadata cannot describe a servable signature."""
         batched = max_batch_size > 0
         inputs: dict[str, InputSlot] = {}
@@ -82,6 +91,7 @@ class Signature:
             outputs=outputs,
             inputs_json=tuple(_spec_json(spec, batched) for spec in metadata.inputs),
             outputs_json=tuple(_spec_json(spec, batched) for spec in metadata.outputs),
+            labels=dict(labels or {}),
         )
 
     @property

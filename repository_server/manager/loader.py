@@ -21,7 +21,9 @@ from repository_server.scheduling import Scheduler, VersionStatistics
 logger = logging.getLogger(__name__)
 
 # Builds per-version objects once at load time for other layers (e.g. the HTTP tensor codec).
-ExtrasBuilder = Callable[[LoadedModel, DesiredModel], dict[str, Any]]
+# (the loaded model, what was asked, the version folder) -> per-version objects for the request
+# path; runs in the loading thread, so it may read files.
+ExtrasBuilder = Callable[[LoadedModel, DesiredModel, Path], dict[str, Any]]
 
 
 class BackendVersionLoader:
@@ -58,7 +60,11 @@ class BackendVersionLoader:
             relative = path.relative_to(self.root) if path.is_relative_to(self.root) else path
             raise VersionLoadError(f"{relative}: {type(error).__name__}: {error}") from error
         try:
-            extras = self.build_extras(loaded, desired) if self.build_extras else {}
+            extras = (
+                await loop.run_in_executor(self.executor, self.build_extras, loaded, desired, path)
+                if self.build_extras
+                else {}
+            )
             scheduler = self._scheduler(loaded, desired, version, workers)
         except Exception as error:  # e.g. a signature the protocol cannot serve: never fatal
             await loop.run_in_executor(self.executor, loaded.close)

@@ -136,3 +136,31 @@ def test_load_and_unload_answer_the_control_mode_error_in_poll_mode(tmp_path: Pa
             assert client.is_model_ready("add")
     finally:
         process.stop()
+
+
+def test_classification_names_the_classes_from_the_label_file(tmp_path: Path):
+    # The bundled classifier: PROBABILITIES over 3 classes, labels.txt beside its versions.
+    bundled = Path(__file__).resolve().parents[2] / "model_repository"
+    labels = (bundled / "classifier" / "labels.txt").read_text().splitlines()
+    args = ["--model-control-mode", "explicit", "--load-model", "classifier"]
+    process = ServerProcess(bundled, args, log_location=tmp_path / "logs").start()
+    try:
+        with triton.InferenceServerClient(process.triton_url) as client:
+            features = np.array([[5.1, 3.5, 1.4, 0.2], [6.3, 3.3, 6.0, 2.5]], np.float32)
+            inputs = [triton.InferInput("INPUT0", [2, 4], "FP32")]
+            inputs[0].set_data_from_numpy(features)
+            plain = client.infer("classifier", inputs).as_numpy("PROBABILITIES")
+            asked = [triton.InferRequestedOutput("PROBABILITIES", class_count=2)]
+            classified = client.infer("classifier", inputs, outputs=asked)
+            top = classified.as_numpy("PROBABILITIES")
+    finally:
+        process.stop()
+    assert top.shape == (2, 2)
+    for row, probabilities in zip(top.tolist(), plain, strict=True):
+        expected = np.argsort(-probabilities, kind="stable")[:2]
+        assert [entry.split(b":")[1:] for entry in row] == [
+            [str(index).encode(), labels[index].encode()] for index in expected
+        ]
+        scores = [float(entry.split(b":")[0]) for entry in row]
+        # Six decimals, as Triton prints them.
+        np.testing.assert_allclose(scores, probabilities[expected], atol=1e-6)

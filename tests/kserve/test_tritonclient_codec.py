@@ -121,3 +121,17 @@ def test_classification_as_tritonclient_asks_for_it() -> None:
         [b"0.700000:1", b"0.150000:3"],
         [b"0.400000:0", b"0.400000:2"],
     ]
+
+
+def test_classification_appends_the_label_file_s_line_for_the_index() -> None:
+    model = signature([("INPUT0", "FP32", (-1, 4))], [("PROBS", "FP32", (-1, 4))], max_batch_size=4)
+    inputs = [InferInput("INPUT0", [1, 4], "FP32")]
+    inputs[0].set_data_from_numpy(np.zeros((1, 4), np.float32))
+    request = decode(model, inputs, [InferRequestedOutput("PROBS", class_count=4)])
+    probs = np.array([[0.1, 0.6, 0.2, 0.1]], np.float32)
+    # Three labels for four classes: index 3 has no line, so it is shown without one.
+    labels = {"PROBS": ("cat", "dog", "bird")}
+    result = parse(*encode_infer_response("m", "1", request, {"PROBS": probs}, labels))
+    assert result.as_numpy("PROBS").tolist() == [
+        [b"0.600000:1:dog", b"0.200000:2:bird", b"0.100000:0:cat", b"0.100000:3"],
+    ]
