@@ -137,6 +137,12 @@ class PayloadTooLargeError(ServerError):
     torchserve_type = "BadRequestException"
 
 
+class UnsupportedEncodingError(ServerError):
+    """A request body in a Content-Encoding the server cannot decode."""
+
+    status = 415
+
+
 class UnauthorizedError(ServerError):
     status = 401
     torchserve_type = "InvalidKeyException"

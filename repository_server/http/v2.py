@@ -12,6 +12,12 @@ from starlette.routing import BaseRoute, Route
 
 from repository_server.dataplane import DataPlane, parse_version
 from repository_server.errors import InvalidRequestError
+from repository_server.http.compression import (
+    MIN_COMPRESSED_SIZE,
+    accepted_encoding,
+    compress_response,
+    inflate_request,
+)
 from repository_server.http.errors import json_response, v2_error
 from repository_server.kserve import (
     decode_infer_request,
@@ -47,6 +53,7 @@ class V2Endpoints:
 
     def __init__(self, plane: DataPlane) -> None:
         self.plane = plane
+        self.max_request_size = plane.server.settings.max_request_size
 
     async def live(self, request: Request) -> Response:
         if self.plane.server.exiting:
@@ -80,18 +87,31 @@ class V2Endpoints:
 
     async def infer(self, request: Request) -> Response:
         name, version = _model_version(request)
+        headers = request.headers
         body = await request.body()
+        encoding = headers.get("content-encoding")
+        if encoding is not None:
+            body = await inflate_request(body, encoding, self.max_request_size)
         # Looked up after the last await before the call: a version retired meanwhile is never
         # picked, so a swap loses no request.
         served = self.plane.served(name, version)
-        json_length = parse_header_length(request.headers.get(HEADER_LENGTH), len(body))
+        json_length = parse_header_length(headers.get(HEADER_LENGTH), len(body))
         signature = served.extras["signature"]
         decoded = decode_infer_request(signature, body, json_length)
-        outputs = await served.infer(decoded.inputs)
-        content, headers = encode_infer_response(
+        timeout = decoded.timeout_us / 1e6 if decoded.timeout_us else None
+        outputs = await served.infer(decoded.inputs, timeout)
+        content, response_headers = encode_infer_response(
             name, str(served.version), decoded, outputs, signature.labels
         )
-        return Response(content, status_code=200, headers=headers)
+        compression = (
+            accepted_encoding(headers.get("accept-encoding"))
+            if len(content) >= MIN_COMPRESSED_SIZE
+            else None
+        )
+        if compression is not None:
+            content = await compress_response(content, compression)
+            response_headers["Content-Encoding"] = compression
+        return Response(content, status_code=200, headers=response_headers)
 
     async def repository_index(self, request: Request) -> Response:
         document = await _json_object(request, "index")

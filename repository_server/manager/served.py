@@ -57,10 +57,17 @@ class ServedVersion:
     def ready(self) -> bool:
         return self.state is VersionState.READY
 
-    async def infer(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    async def infer(
+        self, inputs: Mapping[str, np.ndarray], timeout: float | None = None
+    ) -> dict[str, np.ndarray]:
+        """`timeout` (s): the request's own limit (Triton's `timeout` parameter); the shorter of
+        it and the version's response timeout applies."""
         if self.state is not VersionState.READY:
             raise VersionNotReadyError(self.model, self.version, self.state.value)
-        return await self.scheduler.infer(inputs, self.response_timeout)
+        limit = self.response_timeout
+        if timeout is not None and (not limit or timeout < limit):
+            limit = timeout
+        return await self.scheduler.infer(inputs, limit)
 
     async def retire(self, drain_timeout: float | None) -> None:
         """Stops taking requests at once, lets the in-flight ones finish, then frees the model."""

@@ -3,9 +3,11 @@ examples, queue overflow, dynamic batching, every bad input, the request size li
 
 from __future__ import annotations
 
+import gzip
 import json
 import struct
 import threading
+import zlib
 from collections.abc import Iterator
 
 import httpx
@@ -35,6 +37,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     repository.root.mkdir()
     repository.config("add")
     repository.add_version("add", 1)
+    # Batches large enough to make responses worth compressing.
+    repository.config("wide", max_batch_size=512)
+    repository.add_version("wide", 1)
     # A slow model with one worker and room for two waiting jobs.
     slow = models.slow_model(base / "sources" / "slow" / "model.onnx", rounds=96)
     models.write_config(
@@ -280,9 +285,71 @@ def test_metrics_count_requests_per_model_version(server):
     lines = [line for line in text.splitlines() if line.startswith("ts_inference_requests_total{")]
     add_line = next(line for line in lines if 'model_name="add"' in line)
     assert float(add_line.rsplit(" ", 1)[1]) >= 1
-    assert 'repository_server_model_versions{state="READY"} 3.0' in text
+    assert 'repository_server_model_versions{state="READY"} 4.0' in text
     filtered = httpx.get(
         f"{server.metrics_url}/metrics", params={"name[]": "ts_queue_latency_microseconds"}
     ).text
     assert "ts_queue_latency_microseconds" in filtered
     assert "ts_inference_requests_total" not in filtered
+
+
+def _compressed(document: dict, encoding: str) -> bytes:
+    raw = json.dumps(document).encode()
+    return gzip.compress(raw) if encoding == "gzip" else zlib.compress(raw)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_compressed_request_and_response_bodies(server, encoding):
+    # 300 rows: a response large enough to be worth compressing.
+    body = _compressed(infer_request(2.0, rows=300), encoding)
+    headers = {"Content-Encoding": encoding, "Accept-Encoding": encoding}
+    response = post(server, "/v2/models/wide/infer", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Encoding"] == encoding
+    assert len(response.content) > int(response.headers["Content-Length"])
+    assert response.json()["outputs"][0]["data"] == [3.0] * 1200
+
+
+def test_small_responses_and_unasked_ones_are_sent_as_they_are(server):
+    small = post(server, "/v2/models/add/infer", json=infer_request(1.0))
+    assert small.status_code == 200
+    assert "Content-Encoding" not in small.headers
+    refused = post(
+        server,
+        "/v2/models/wide/infer",
+        json=infer_request(1.0, rows=300),
+        headers={"Accept-Encoding": "gzip;q=0, identity"},
+    )
+    assert refused.status_code == 200
+    assert "Content-Encoding" not in refused.headers
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status", "message"),
+    [
+        ({"Content-Encoding": "br"}, b"{}", 415, "unsupported Content-Encoding 'br'"),
+        ({"Content-Encoding": "gzip"}, b"not gzip", 400, "request body is not valid gzip data"),
+        (
+            {"Content-Encoding": "deflate"},
+            zlib.compress(b'{"inputs": []}')[:-3],
+            400,
+            "the compressed stream is truncated",
+        ),
+        # 1 MB of zeros compresses to about 1 KB: inflating stops at the size limit.
+        ({"Content-Encoding": "gzip"}, gzip.compress(b"0" * 1_000_000), 413, "decompressed"),
+    ],
+)
+def test_bad_compressed_bodies_name_the_problem(server, headers, body, status, message):
+    response = post(server, "/v2/models/add/infer", content=body, headers=headers)
+    assert response.status_code == status
+    assert message in response.json()["error"]
+
+
+def test_the_request_s_own_timeout_applies(server):
+    # Triton's `timeout` parameter (microseconds): 1 ms is far shorter than the slow model's run.
+    request = {**infer_request(1.0), "parameters": {"timeout": 1000}}
+    response = post(server, "/v2/models/slow/infer", json=request)
+    assert response.status_code == 408
+    assert "timed out after 0.001 s" in response.json()["error"]
+    request["parameters"] = {"timeout": 60_000_000}
+    assert post(server, "/v2/models/slow/infer", json=request).status_code == 200

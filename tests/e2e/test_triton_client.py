@@ -79,6 +79,20 @@ def test_infer_with_binary_data_on_and_off(client, binary_input, binary_output):
     np.testing.assert_array_equal(result.as_numpy("OUTPUT0"), values + 1)
 
 
+@pytest.mark.parametrize("algorithm", ["gzip", "deflate"])
+def test_compressed_requests_as_tritonclient_sends_them(client, algorithm):
+    values = np.arange(8, dtype=np.float32).reshape(2, 4)
+    tensor = triton.InferInput("INPUT0", [2, 4], "FP32")
+    tensor.set_data_from_numpy(values)
+    result = client.infer(
+        "add",
+        [tensor],
+        request_compression_algorithm=algorithm,
+        response_compression_algorithm=algorithm,
+    )
+    np.testing.assert_array_equal(result.as_numpy("OUTPUT0"), values + 2)
+
+
 def test_repository_index_load_and_unload(client):
     index = {
         (e["name"], e.get("version")): e.get("state") for e in client.get_model_repository_index()
