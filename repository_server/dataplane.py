@@ -30,6 +30,7 @@ from repository_server.repository.validation import SchemaError
 
 SERVER_NAME = "repository-server"
 EXTENSIONS = (
+    "classification",
     "model_repository",
     "model_configuration",
     "binary_tensor_data",

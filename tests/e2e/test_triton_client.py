@@ -50,7 +50,8 @@ def test_health_and_metadata(client):
     assert client.is_model_ready("add", "1")
     assert not client.is_model_ready("other")
     metadata = client.get_server_metadata()
-    assert {"model_repository", "statistics", "binary_tensor_data"} <= set(metadata["extensions"])
+    extensions = {"classification", "model_repository", "statistics", "binary_tensor_data"}
+    assert extensions <= set(metadata["extensions"])
     model = client.get_model_metadata("add")
     assert model["versions"] == ["1", "2"]
     assert model["platform"] == "onnxruntime_onnx"
