@@ -13,8 +13,10 @@ from backends.base import TensorSpec
 from repository_server import __version__
 from repository_server.errors import (
     InvalidRequestError,
+    ModelNotFoundError,
     ServerError,
     ServerNotReadyError,
+    VersionNotFoundError,
 )
 from repository_server.kserve import Signature
 from repository_server.manager.served import ServedVersion
@@ -27,6 +29,7 @@ from repository_server.repository.config import (
     parse_config,
 )
 from repository_server.repository.validation import SchemaError
+from repository_server.sources.names import parse_version_text
 
 SERVER_NAME = "repository-server"
 EXTENSIONS = (
@@ -73,6 +76,18 @@ class DataPlane:
 
     def served(self, name: str, version: int | None) -> ServedVersion:
         return self.manager.get(name, version)
+
+    def require_known(self, name: str, version_text: str | None) -> None:
+        """Raises ModelNotFoundError or VersionNotFoundError unless the model (and the version,
+        `2`, `2.0` or `all`) is one the server knows, loaded or not."""
+        record = self.manager.record(name)
+        if record is None:
+            raise ModelNotFoundError(name)
+        if version_text is None or version_text == "all":
+            return
+        version = parse_version_text(version_text)
+        if version not in record.slots:
+            raise VersionNotFoundError(name, version)
 
     def ready_version_names(self, name: str) -> list[str]:
         record = self.manager.record(name)

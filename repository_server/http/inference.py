@@ -12,11 +12,12 @@ from repository_server import __version__
 from repository_server.dataplane import DataPlane
 from repository_server.http.errors import V2_EXCEPTION_HANDLERS, torchserve_error, v2_error
 from repository_server.http.limits import BodySizeLimit
-from repository_server.http.openapi import api_description_routes
+from repository_server.http.openapi import api_description_routes, model_description_routes
 from repository_server.http.predictions import PredictionEndpoints, prediction_routes
 from repository_server.http.v2 import V2Endpoints, v2_routes
 
 TORCHSERVE_PREFIXES = ("/predictions", "/ping")
+TITLE = "repository-server inference API"
 
 
 def _too_large(scope: Scope, message: str) -> Response:
@@ -29,7 +30,8 @@ def create_inference_app(plane: DataPlane) -> Starlette:
     routes = [
         *v2_routes(V2Endpoints(plane)),
         *prediction_routes(PredictionEndpoints(plane)),
-        *api_description_routes("repository-server inference API", __version__),
+        *model_description_routes("/predictions", plane.require_known, TITLE, __version__),
+        *api_description_routes(TITLE, __version__),
     ]
     limit = plane.server.settings.max_request_size
     return Starlette(

@@ -27,7 +27,7 @@ from repository_server.http.errors import (
     v2_error,
 )
 from repository_server.http.limits import BodySizeLimit
-from repository_server.http.openapi import api_description_routes
+from repository_server.http.openapi import api_description_routes, model_description_routes
 from repository_server.http.v2 import V2Endpoints, repository_routes
 from repository_server.management import (
     ManagementService,
@@ -192,7 +192,9 @@ def create_management_app(plane: DataPlane) -> Starlette:
         *management_routes(ManagementEndpoints(service)),
         *repository_routes(V2Endpoints(plane)),
     ]
-    routes += api_description_routes("repository-server management API", __version__)
+    title = "repository-server management API"
+    routes += model_description_routes("/models", plane.require_known, title, __version__)
+    routes += api_description_routes(title, __version__)
     return Starlette(
         routes=routes,
         exception_handlers={

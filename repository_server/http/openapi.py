@@ -13,7 +13,7 @@ import inspect
 import re
 import uuid
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -22,6 +22,9 @@ from starlette.convertors import Convertor, FloatConvertor, IntegerConvertor, UU
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
+
+from repository_server.errors import ServerError
+from repository_server.http.errors import torchserve_error_for
 
 OPENAPI_VERSION = "3.0.1"
 _METHOD_ORDER = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -132,3 +135,53 @@ def api_description_routes(title: str, version: str) -> list[Route]:
         Route("/", api_description, methods=["OPTIONS"], name="api_description"),
         Route("/api-description", api_description, methods=["GET", "OPTIONS"]),
     ]
+
+
+# (model name, version text or None) -> None, or raises the ServerError that says what is unknown.
+ModelCheck = Callable[[str, str | None], None]
+
+
+def model_description_routes(
+    prefix: str, check: ModelCheck, title: str, version: str
+) -> list[Route]:
+    """TorchServe's `OPTIONS {prefix}/{name}[/{version}]`: the description of this port's routes
+    for that one model, its name filled in; 404 in TorchServe's words when it is unknown."""
+    template = f"{prefix}/{{model_name}}"
+
+    async def model_description(request: Request) -> Response:
+        """The OpenAPI 3.0.1 description of one model's routes on this port."""
+        name = request.path_params["model_name"]
+        try:
+            check(name, request.path_params.get("model_version"))
+        except ServerError as error:
+            return torchserve_error_for(error)
+        routes = [
+            route
+            for route in request.app.routes
+            if isinstance(route, Route)
+            and route.path_format.startswith(template)
+            and route.endpoint is not model_description
+        ]
+        document = openapi_document(routes, f"{title}: model {name}", version)
+        document["paths"] = {
+            path.replace(template, f"{prefix}/{name}", 1): _without_model_parameter(item)
+            for path, item in document["paths"].items()
+        }
+        body = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+        headers = {"x-request-id": str(uuid.uuid4())}
+        return Response(body, media_type="application/json", headers=headers)
+
+    return [
+        Route(template, model_description, methods=["OPTIONS"]),
+        Route(template + "/{model_version}", model_description, methods=["OPTIONS"]),
+    ]
+
+
+def _without_model_parameter(item: dict[str, Any]) -> dict[str, Any]:
+    for operation in item.values():
+        parameters = [p for p in operation.get("parameters", ()) if p["name"] != "model_name"]
+        if parameters:
+            operation["parameters"] = parameters
+        else:
+            operation.pop("parameters", None)
+    return item

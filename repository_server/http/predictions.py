@@ -37,8 +37,8 @@ class PredictionEndpoints:
 
     async def predict(self, request: Request) -> Response:
         try:
-            name = request.path_params["model"]
-            version_text = request.path_params.get("version")
+            name = request.path_params["model_name"]
+            version_text = request.path_params.get("model_version")
             version = parse_version_text(version_text) if version_text is not None else None
             body = await request.body()
             # Looked up after the last await before the call (a swap must lose no request).
@@ -59,6 +59,6 @@ class PredictionEndpoints:
 def prediction_routes(endpoints: PredictionEndpoints) -> list[BaseRoute]:
     return [
         Route("/ping", endpoints.ping, methods=["GET"]),
-        Route("/predictions/{model}", endpoints.predict, methods=["POST"]),
-        Route("/predictions/{model}/{version}", endpoints.predict, methods=["POST"]),
+        Route("/predictions/{model_name}", endpoints.predict, methods=["POST"]),
+        Route("/predictions/{model_name}/{model_version}", endpoints.predict, methods=["POST"]),
     ]

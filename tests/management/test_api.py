@@ -49,12 +49,12 @@ def test_each_port_describes_its_routes_without_a_token(explicit: Deployment):
         "/",
     } <= set(management["paths"])
     assert set(management["paths"]["/models"]) == {"get", "post"}
-    assert set(management["paths"]["/models/{model_name}"]) == {"get", "put", "delete"}
+    assert set(management["paths"]["/models/{model_name}"]) == {"get", "put", "delete", "options"}
     summary = management["paths"]["/models"]["post"]["summary"]
     assert summary.startswith("Register a model")
 
     inference = description(explicit, "inference")
-    assert {"/ping", "/predictions/{model}", "/v2/models/{model}/infer", "/"} <= set(
+    assert {"/ping", "/predictions/{model_name}", "/v2/models/{model}/infer", "/"} <= set(
         inference["paths"]
     )
     assert "/models" not in inference["paths"]
@@ -102,6 +102,73 @@ def test_every_route_in_the_descriptions_answers(explicit: Deployment):
             assert not _router_refusal(response), (port, method, url, response.text)
             # 501: Triton's named repositories, which we answer as Triton's own server does.
             assert response.status_code < 500 or response.status_code == 501, (port, url)
+
+
+def test_one_model_s_description_names_it(explicit: Deployment):
+    add_model_folder(explicit.repository, "one_described", (1, 2), all_versions=True)
+    ts = explicit.torchserve
+    ts.register("url=one_described")
+    for port, path, expected in [
+        (
+            "management",
+            "/models/one_described",
+            {
+                "/models/one_described": {"get", "put", "delete"},
+                "/models/one_described/{model_version}": {"get", "put", "delete"},
+                "/models/one_described/{model_version}/set-default": {"put"},
+            },
+        ),
+        (
+            "management",
+            "/models/one_described/2.0",
+            {"/models/one_described": {"get", "put", "delete"}},
+        ),
+        (
+            "inference",
+            "/predictions/one_described",
+            {
+                "/predictions/one_described": {"post"},
+                "/predictions/one_described/{model_version}": {"post"},
+            },
+        ),
+    ]:
+        call = ts.management if port == "management" else ts.inference
+        response = call("OPTIONS", path)
+        assert response.status_code == 200, response.text
+        document = torchserve_body(response)
+        validate(document)
+        paths = {name: set(item) for name, item in document["paths"].items()}
+        assert {name: paths.get(name) for name in expected} == expected, paths
+        assert all(name.startswith(path.split("/2.0")[0]) for name in paths)
+        parameters = [
+            parameter["name"]
+            for item in document["paths"].values()
+            for operation in item.values()
+            for parameter in operation.get("parameters", ())
+        ]
+        assert "model_name" not in parameters
+
+
+@pytest.mark.parametrize(
+    ("port", "path", "message"),
+    [
+        ("management", "/models/nobody", "Model not found: nobody"),
+        ("inference", "/predictions/nobody", "Model not found: nobody"),
+        (
+            "management",
+            "/models/options_versioned/9",
+            "Model version: 9 does not exist for model: options_versioned",
+        ),
+    ],
+)
+def test_describing_an_unknown_model_or_version_is_404(explicit: Deployment, port, path, message):
+    ts = explicit.torchserve
+    if ts.management("GET", "/models/options_versioned").status_code == 404:
+        add_model_folder(explicit.repository, "options_versioned")
+        ts.register("url=options_versioned")
+    call = ts.management if port == "management" else ts.inference
+    status, _, text = error_of(call("OPTIONS", path))
+    assert (status, text) == (404, message)
 
 
 def test_tokens_guard_both_ports(explicit: Deployment):
