@@ -13,7 +13,6 @@ import ipaddress
 import json
 import logging
 import re
-import uuid
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from repository_server.errors import ConfigurationError, UnauthorizedError
+from repository_server.http.errors import torchserve_headers
 from repository_server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ class TokenAuth:
             orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n",
             status_code=error.status,
             media_type="application/json",
-            headers={"WWW-Authenticate": challenge, "x-request-id": str(uuid.uuid4())},
+            headers=torchserve_headers(**{"WWW-Authenticate": challenge}),
         )
 
 

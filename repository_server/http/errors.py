@@ -34,12 +34,23 @@ def v2_error(message: str, status: int) -> Response:
     return json_response({"error": message}, status)
 
 
+# TorchServe sends these on every answer, so that no proxy or browser caches one.
+_NO_CACHE = {
+    "Pragma": "no-cache",
+    "Cache-Control": "no-cache; no-store, must-revalidate, private",
+    "Expires": "Thu, 01 Jan 1970 00:00:00 UTC",
+}
+
+
+def torchserve_headers(**extra: str) -> dict[str, str]:
+    """TorchServe's response headers: a fresh x-request-id and its no-cache trio."""
+    return {"x-request-id": str(uuid.uuid4()), **_NO_CACHE, **extra}
+
+
 def torchserve_json(document: Any, status: int = 200) -> Response:
-    """TorchServe's bodies: pretty-printed (2 spaces), a trailing newline, a fresh x-request-id."""
+    """TorchServe's bodies: pretty-printed (2 spaces), a trailing newline, TorchServe's headers."""
     body = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
-    return Response(
-        body, status_code=status, media_type=JSON, headers={"x-request-id": str(uuid.uuid4())}
-    )
+    return Response(body, status_code=status, media_type=JSON, headers=torchserve_headers())
 
 
 def torchserve_error(status: int, error_type: str, message: str) -> Response:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import uuid
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -24,7 +23,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from repository_server.errors import ServerError
-from repository_server.http.errors import torchserve_error_for
+from repository_server.http.errors import torchserve_error_for, torchserve_headers
 
 OPENAPI_VERSION = "3.0.1"
 _METHOD_ORDER = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -128,8 +127,7 @@ def api_description_routes(title: str, version: str) -> list[Route]:
         if body is None:
             document = openapi_document(app.routes, title, version)
             body = cache[app] = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
-        headers = {"x-request-id": str(uuid.uuid4())}
-        return Response(body, media_type="application/json", headers=headers)
+        return Response(body, media_type="application/json", headers=torchserve_headers())
 
     return [
         Route("/", api_description, methods=["OPTIONS"], name="api_description"),
@@ -168,8 +166,7 @@ def model_description_routes(
             for path, item in document["paths"].items()
         }
         body = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
-        headers = {"x-request-id": str(uuid.uuid4())}
-        return Response(body, media_type="application/json", headers=headers)
+        return Response(body, media_type="application/json", headers=torchserve_headers())
 
     return [
         Route(template, model_description, methods=["OPTIONS"]),

@@ -9,7 +9,12 @@ from starlette.routing import BaseRoute, Route
 
 from repository_server.dataplane import DataPlane
 from repository_server.errors import InvalidRequestError, ServerError
-from repository_server.http.errors import JSON, torchserve_error_for, torchserve_json
+from repository_server.http.errors import (
+    JSON,
+    torchserve_error_for,
+    torchserve_headers,
+    torchserve_json,
+)
 from repository_server.kserve import decode_predictions_body, encode_predictions_response
 from repository_server.sources.names import parse_version_text
 
@@ -50,7 +55,9 @@ class PredictionEndpoints:
             )
             outputs = await served.infer(inputs)
             return Response(
-                encode_predictions_response(outputs, inputs.added_batch_dim), media_type=JSON
+                encode_predictions_response(outputs, inputs.added_batch_dim),
+                media_type=JSON,
+                headers=torchserve_headers(),
             )
         except ServerError as error:
             return torchserve_error_for(error)

@@ -79,6 +79,9 @@ def test_predictions_take_an_object_or_a_bare_list(server):
     response = post(server, "/predictions/add", json={"INPUT0": [[1, 2, 3, 4]]})
     assert response.status_code == 200, response.text
     assert response.json() == [[2, 3, 4, 5]]
+    # TorchServe's headers on every answer: a request id, and nothing cached.
+    assert response.headers["x-request-id"]
+    assert response.headers["pragma"] == "no-cache"
     # One row without the batch dimension, as curl users send it: answered the same way.
     response = post(server, "/predictions/add", json=[1, 2, 3, 4])
     assert response.json() == [2, 3, 4, 5]

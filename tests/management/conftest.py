@@ -51,9 +51,13 @@ def add_model_folder(
 
 def torchserve_body(response: httpx.Response) -> Any:
     """The JSON body, after checking TorchServe's envelope: JSON content type, a fresh
-    x-request-id and a body pretty-printed with 2 spaces and a trailing newline."""
+    x-request-id, the no-cache headers and a body pretty-printed with 2 spaces and a trailing
+    newline."""
     assert response.headers["content-type"].startswith("application/json"), response.text
     uuid.UUID(response.headers["x-request-id"])
+    assert response.headers["pragma"] == "no-cache"
+    assert response.headers["cache-control"] == "no-cache; no-store, must-revalidate, private"
+    assert response.headers["expires"] == "Thu, 01 Jan 1970 00:00:00 UTC"
     document = response.json()
     assert response.text == json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     return document
