@@ -19,12 +19,21 @@ def is_hidden(name: str) -> bool:
     return name.startswith(".") or name in TOOL_FOLDERS
 
 
-def version_number(name: str) -> int | None:
-    """The version a folder name stands for: a positive integer without leading zeros, else None.
+# Versions are int64 in Triton's protocol and OVMS; a bigger folder name is no version.
+MAX_VERSION = 2**63 - 1
 
-    `1` and `12` are versions; `0`, `01`, `v2`, `2_backup` and `3.old` are not.
+
+def version_number(name: str) -> int | None:
+    """The version a folder name stands for: a positive integer without leading zeros up to
+    MAX_VERSION, else None.
+
+    `1` and `12` are versions; `0`, `01`, `v2`, `2_backup`, `3.old` and `99999999999999999999`
+    are not.
     """
-    return int(name) if _VERSION_NAME.fullmatch(name) else None
+    if not _VERSION_NAME.fullmatch(name) or len(name) > 19:
+        return None
+    number = int(name)
+    return number if number <= MAX_VERSION else None
 
 
 def is_valid_model_name(name: str) -> bool:

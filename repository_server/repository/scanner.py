@@ -13,7 +13,12 @@ from types import MappingProxyType
 from backends import registry
 from repository_server.repository.config import CONFIG_FILE, ModelConfig, parse_config
 from repository_server.repository.fingerprint import ContentHashCache, folder_stats
-from repository_server.repository.layout import is_hidden, is_valid_model_name, version_number
+from repository_server.repository.layout import (
+    MAX_VERSION,
+    is_hidden,
+    is_valid_model_name,
+    version_number,
+)
 from repository_server.repository.validation import SchemaError
 
 logger = logging.getLogger(__name__)
@@ -161,7 +166,8 @@ class RepositoryScanner:
                     self._warn_once(
                         f"{name}/{entry.name}",
                         f"ignoring folder '{name}/{entry.name}': a version folder is named by a "
-                        "positive integer without leading zeros, like 1 or 12",
+                        "positive integer without leading zeros, like 1 or 12, at most "
+                        f"{MAX_VERSION}",
                     )
                     continue
                 stats = folder_stats(Path(entry.path))

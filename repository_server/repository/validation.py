@@ -51,8 +51,16 @@ def _validator(schema_name: str) -> jsonschema.protocols.Validator:
         (name, Resource.from_contents(schema)) for name, schema in schemas.items()
     )
     schema = schemas[schema_name]
-    cls = jsonschema.validators.validator_for(schema)
+    base = jsonschema.validators.validator_for(schema)
+    # JSON Schema counts 2.0 as an integer; Triton's and OVMS's parsers do not, and a float
+    # would reach slices and version numbers.
+    checker = base.TYPE_CHECKER.redefine("integer", _is_strict_integer)
+    cls = jsonschema.validators.extend(base, type_checker=checker)
     return cls(schema, registry=registry)
+
+
+def _is_strict_integer(checker: Any, instance: Any) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
 
 
 def field_path(path: Any) -> str:

@@ -92,6 +92,12 @@ def test_triton_json_form_reads_back():
     [
         ({"max_batch_size": -1}, "max_batch_size: -1 is less than the minimum of 0"),
         ({"max_batch_size": "8"}, "max_batch_size: '8' is not of type 'integer'"),
+        # A whole number written as a float is refused as Triton's and OVMS's parsers do.
+        ({"max_batch_size": 8.0}, "max_batch_size: 8.0 is not of type 'integer'"),
+        (
+            {"instance_group": [{"kind": "KIND_CPU", "count": 2.0}]},
+            "instance_group[0].count: 2.0 is not of type 'integer'",
+        ),
         ({"inputs": []}, "unknown field 'inputs'"),
         ({"name": "other"}, "name: 'other' differs from the model folder name 'mlp'"),
         (

@@ -78,6 +78,16 @@ def test_selection_table(policy, available, served):
         ),
         ('{"latest": {"num_versions": 0}}', "latest.num_versions: 0 is less than the minimum of 1"),
         ('{"latest": {"num_versions": 1.5}}', "latest.num_versions: 1.5 is not of type 'integer'"),
+        ('{"latest": {"num_versions": 2.0}}', "latest.num_versions: 2.0 is not of type 'integer'"),
+        (
+            '{"specific": {"versions": [1.0, 7]}}',
+            "specific.versions[0]: 1.0 is not of type 'integer'",
+        ),
+        (
+            '{"specific": {"versions": [9223372036854775808]}}',
+            "specific.versions[0]: 9223372036854775808 is greater than the maximum of "
+            "9223372036854775807",
+        ),
         ('{"latest": {}}', "latest: 'num_versions' is a required property"),
         ('{"specific": {"versions": 3}}', "specific.versions: 3 is not of type 'array'"),
         (

@@ -27,11 +27,30 @@ def test_valid_version_folder_names(tree, folder):
     assert list(scan(tree).models["m"].versions) == [int(folder)]
 
 
-@pytest.mark.parametrize("folder", ["0", "01", "007", "v2", "2_backup", "3.old", "-1", "1 "])
+@pytest.mark.parametrize(
+    "folder",
+    [
+        "0",
+        "01",
+        "007",
+        "v2",
+        "2_backup",
+        "3.old",
+        "-1",
+        "1 ",
+        "9223372036854775808",
+        "99999999999999999999",
+    ],
+)
 def test_invalid_version_folder_names_are_ignored(tree, folder):
     tree.version("m", "1")
     tree.version("m", folder)
     assert list(scan(tree).models["m"].versions) == [1]
+
+
+def test_the_largest_int64_is_still_a_version(tree):
+    tree.version("m", "9223372036854775807")
+    assert list(scan(tree).models["m"].versions) == [2**63 - 1]
 
 
 def test_ignored_folder_is_logged_once_not_every_scan(tree, caplog):
