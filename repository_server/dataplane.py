@@ -106,7 +106,7 @@ class DataPlane:
         """Triton's config view; like Triton's auto-complete, tensors the config leaves out are
         filled in from the model itself."""
         served = self.served(name, version)
-        config = served.config
+        config = self._config_in_force(name, served)
         if not config.inputs or not config.outputs:
             config = dataclasses.replace(
                 config,
@@ -114,6 +114,15 @@ class DataPlane:
                 outputs=config.outputs or _tensors(served.metadata.outputs, config.max_batch_size),
             )
         return config_to_json(config, served.backend, self.controller.default_policy)
+
+    def _config_in_force(self, name: str, served: ServedVersion) -> ModelConfig:
+        """The model's current config when it differs from the one the version loaded with only
+        where changes apply in place (version policy, instance count); else the loaded one."""
+        record = self.manager.record(name)
+        current = record.config if record is not None else None
+        if current is not None and current.reload_key() == served.config.reload_key():
+            return current
+        return served.config
 
     def is_model_ready(self, name: str, version: int | None) -> bool:
         """True when READY; raises the lookup error Triton gives for unknown names and versions."""
