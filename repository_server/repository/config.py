@@ -237,6 +237,9 @@ def config_to_json(
         or (info.model_files[0][0] if info else ""),
         "parameters": {key: {"string_value": value} for key, value in config.parameters.items()},
         "model_warmup": [],
+        # perf_analyzer reads these two.
+        "model_transaction_policy": {"decoupled": False},
+        "response_cache": {"enable": False},
     }
     if batching is not None:
         document["dynamic_batching"] = {

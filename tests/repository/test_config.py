@@ -87,6 +87,81 @@ def test_triton_json_form_reads_back():
     assert read_back == original
 
 
+def test_a_config_as_triton_prints_it_is_read():
+    # Triton's GET .../config of an ONNX model (24.03), with every default-valued field.
+    printed = {
+        "name": "mlp",
+        "platform": "onnxruntime_onnx",
+        "backend": "onnxruntime",
+        "runtime": "",
+        "version_policy": {"latest": {"num_versions": 1}},
+        "max_batch_size": 8,
+        "input": [
+            {
+                "name": "INPUT0",
+                "data_type": "TYPE_FP32",
+                "format": "FORMAT_NONE",
+                "dims": [4],
+                "is_shape_tensor": False,
+                "allow_ragged_batch": False,
+                "optional": False,
+            }
+        ],
+        "output": [
+            {
+                "name": "OUTPUT0",
+                "data_type": "TYPE_FP32",
+                "dims": [4],
+                "label_filename": "",
+                "is_shape_tensor": False,
+            }
+        ],
+        "batch_input": [],
+        "batch_output": [],
+        "optimization": {
+            "priority": "PRIORITY_DEFAULT",
+            "input_pinned_memory": {"enable": True},
+            "output_pinned_memory": {"enable": True},
+            "gather_kernel_buffer_threshold": 0,
+            "eager_batching": False,
+        },
+        "dynamic_batching": {
+            "preferred_batch_size": [4],
+            "max_queue_delay_microseconds": 100,
+            "preserve_ordering": False,
+            "priority_levels": 0,
+            "default_priority_level": 0,
+            "priority_queue_policy": {},
+        },
+        "instance_group": [
+            {
+                "name": "mlp",
+                "kind": "KIND_CPU",
+                "count": 2,
+                "gpus": [],
+                "secondary_devices": [],
+                "profile": [],
+                "passive": False,
+                "host_policy": "",
+            }
+        ],
+        "default_model_filename": "model.onnx",
+        "cc_model_filenames": {},
+        "metric_tags": {},
+        "parameters": {},
+        "model_warmup": [],
+        "model_transaction_policy": {"decoupled": False},
+        "response_cache": {"enable": False},
+    }
+    config = parse(printed)
+    assert config.max_batch_size == 8
+    assert config.instance_group.count == 2
+    assert config.dynamic_batching.max_queue_delay_microseconds == 100
+    assert config_to_json(config, "onnxruntime", DEFAULT_POLICY)["response_cache"] == {
+        "enable": False
+    }
+
+
 @pytest.mark.parametrize(
     ("document", "message"),
     [
@@ -164,8 +239,13 @@ def test_triton_json_form_reads_back():
         ),
         (
             {"dynamic_batching": {"priority_levels": 2}},
-            "dynamic_batching: unknown field 'priority_levels'",
+            "dynamic_batching.priority_levels: 0 was expected",
         ),
+        (
+            {"model_transaction_policy": {"decoupled": True}},
+            "model_transaction_policy.decoupled: False was expected",
+        ),
+        ({"sequence_batching": {}}, "unknown field 'sequence_batching'"),
         (
             {"parameters": {"job_queue_size": "0"}},
             "parameters.job_queue_size: '0' is not an integer >= 1",
