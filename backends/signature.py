@@ -16,10 +16,11 @@ def static_dims(shape: Iterable[object]) -> tuple[int, ...]:
 def check_config_names(
     path: Path, kind: str, found: Sequence[TensorSpec], configured: Sequence[TensorSpec]
 ) -> None:
-    """Each tensor config.json names must be one of the model's, with the same datatype.
+    """Each tensor config.json names must be one of the model's, with the same datatype and
+    shape: the same rank, and no dimension fixed in both that differs.
 
     `kind` is `input` or `output`. The model's own signature stays the metadata; the config may
-    name a subset (Triton lets it leave outputs out).
+    name a subset (Triton lets it leave outputs out). Shapes include the batch dimension.
     """
     by_name = {spec.name: spec for spec in found}
     for spec in configured:
@@ -37,6 +38,27 @@ def check_config_names(
                 f"config.json {kind} {spec.name!r} is {spec.datatype} but the model's is "
                 f"{actual.datatype}",
             )
+        if not _shapes_agree(spec.shape, actual.shape):
+            raise ModelLoadError(
+                path,
+                f"config.json {kind} {spec.name!r} has shape {_shown(spec.shape)} but the "
+                f"model's is {_shown(actual.shape)} (batch dimension included; -1: any size)",
+            )
+
+
+def _shapes_agree(configured: Sequence[int], actual: Sequence[int]) -> bool:
+    if not actual:
+        return True  # a runtime that does not know the rank (dynamic rank) cannot disagree
+    if len(configured) != len(actual):
+        return False
+    return all(
+        wanted == found or DYNAMIC in (wanted, found)
+        for wanted, found in zip(configured, actual, strict=True)
+    )
+
+
+def _shown(shape: Sequence[int]) -> str:
+    return "[" + ",".join(str(dim) for dim in shape) + "]"
 
 
 def positional_names(

@@ -188,6 +188,27 @@ def test_config_naming_a_tensor_the_model_lacks(tmp_path, backend, example):
         load(backend, folder, spec)
 
 
+@pytest.mark.parametrize(
+    ("backend", "example"), [("onnxruntime", "mlp"), ("openvino", "mlp_openvino")]
+)
+def test_config_dims_that_contradict_the_model(tmp_path, backend, example):
+    # The example mlp takes INPUT0 FP32 [-1, 4] and gives OUTPUT0 FP32 [-1, 3].
+    folder = tmp_path / "m" / "1"
+    shutil.copytree(EXAMPLES / example / "1", folder)
+    wrong_size = ModelSpec("m", inputs=(TensorSpec("INPUT0", "FP32", (-1, 5)),))
+    with pytest.raises(
+        ModelLoadError,
+        match=r"config\.json input 'INPUT0' has shape \[-1,5\] but the model's is \[-1,4\]",
+    ):
+        load(backend, folder, wrong_size)
+    wrong_rank = ModelSpec("m", outputs=(TensorSpec("OUTPUT0", "FP32", (3,)),))
+    with pytest.raises(ModelLoadError, match=r"has shape \[3\] but the model's is \[-1,3\]"):
+        load(backend, folder, wrong_rank)
+    # A dimension left variable in the config agrees with any size.
+    loose = ModelSpec("m", inputs=(TensorSpec("INPUT0", "FP32", (-1, -1)),))
+    load(backend, folder, loose).close()
+
+
 def test_onnxruntime_thread_parameters(tmp_path):
     folder = tmp_path / "m" / "1"
     shutil.copytree(EXAMPLES / "mlp" / "1", folder)
