@@ -72,19 +72,40 @@ class VersionNotReadyError(ServerError):
 
 
 class QueueFullError(ServerError):
-    """The version's job queue is full; answered at once, never queued."""
+    """The version's job queue is full, or it has no worker; answered at once, never queued.
+
+    The message is TorchServe's (seed 004); `naming_version` gives the one for a request that
+    named its version, without TorchServe's stray quote.
+    """
 
     status = 503
     torchserve_type = "ServiceUnavailableException"
 
-    def __init__(self, model: str, version: int | None, queue_size: int) -> None:
+    def __init__(
+        self, model: str, version: int | None, queue_size: int, *, version_named: bool = False
+    ) -> None:
         self.model = model
         self.version = version
         self.queue_size = queue_size
+        subject = f'Model "{model}"'
+        if version_named and version is not None:
+            subject += f" Version {version}"
         super().__init__(
-            f'Model "{model}" has no worker to serve inference request. '
+            f"{subject} has no worker to serve inference request. "
             "Please use scale workers API to add workers."
         )
+
+    def naming_version(self) -> QueueFullError:
+        """The same refusal for a request that named the version in its path."""
+        return QueueFullError(self.model, self.version, self.queue_size, version_named=True)
+
+
+class WorkerStartError(ServerError):
+    """A worker thread could not be started (the process is out of threads or memory); the
+    version keeps the workers it had."""
+
+    status = 500
+    torchserve_type = "WorkerInitializationException"
 
 
 class RequestTimeoutError(ServerError):

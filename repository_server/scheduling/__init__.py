@@ -1,6 +1,7 @@
 """Per-version request scheduling: bounded job queue, worker threads, dynamic batching and
 Triton statistics."""
 
+from repository_server.scheduling.limits import MAX_WORKERS_PER_VERSION, check_worker_count
 from repository_server.scheduling.scheduler import Scheduler
 from repository_server.scheduling.statistics import (
     BatchStatistics,
@@ -11,6 +12,7 @@ from repository_server.scheduling.statistics import (
 from repository_server.scheduling.worker import WorkerInfo, WorkerStatus
 
 __all__ = [
+    "MAX_WORKERS_PER_VERSION",
     "BatchStatistics",
     "Duration",
     "Scheduler",
@@ -18,4 +20,5 @@ __all__ = [
     "VersionStatistics",
     "WorkerInfo",
     "WorkerStatus",
+    "check_worker_count",
 ]

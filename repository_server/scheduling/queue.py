@@ -1,6 +1,7 @@
 """A version's bounded job queue: never blocks the caller that adds, blocks the workers that take.
 
-It also counts unfinished jobs (queued or running), so closing can wait for them to drain.
+It also counts unfinished jobs (queued or running), so closing can wait for them to drain, and
+refuses new jobs while the version has no worker (so none waits for a worker that never comes).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ class JobQueue:
         self._arrived = threading.Condition(self._lock)
         self._finished = threading.Condition(self._lock)
         self._unfinished = 0
+        # False while no worker runs: `put` refuses at once, like a full queue.
+        self._accepting = False
 
     @property
     def pending(self) -> int:
@@ -34,9 +37,9 @@ class JobQueue:
         return self._unfinished
 
     def put(self, job: Job) -> bool:
-        """Adds the job; False at once when the queue is full."""
+        """Adds the job; False at once when the queue is full or takes no jobs."""
         with self._lock:
-            if len(self._jobs) >= self.capacity:
+            if not self._accepting or len(self._jobs) >= self.capacity:
                 return False
             self._jobs.append(job)
             self._unfinished += 1
@@ -100,11 +103,26 @@ class JobQueue:
     def drain(self) -> list[Job]:
         """Removes and returns every queued job (closing: nobody will run them)."""
         with self._lock:
-            jobs = list(self._jobs)
-            self._jobs.clear()
-            if jobs:
-                self._finish(len(jobs))
-            return jobs
+            return self._drain()
+
+    def _drain(self) -> list[Job]:
+        jobs = list(self._jobs)
+        self._jobs.clear()
+        if jobs:
+            self._finish(len(jobs))
+        return jobs
+
+    def accept(self) -> None:
+        """Takes jobs again (a worker runs)."""
+        with self._lock:
+            self._accepting = True
+
+    def refuse(self) -> list[Job]:
+        """Refuses new jobs from now on and returns the queued ones, in one step, so no job can
+        slip in after the last worker left (the caller answers them)."""
+        with self._lock:
+            self._accepting = False
+            return self._drain()
 
     def wake(self) -> None:
         """Wakes every waiting worker, so the ones told to stop notice."""

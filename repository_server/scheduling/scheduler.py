@@ -11,11 +11,17 @@ from collections.abc import Mapping
 import numpy as np
 
 from backends.base import LoadedModel
-from repository_server.errors import QueueFullError, RequestTimeoutError, VersionNotReadyError
+from repository_server.errors import (
+    QueueFullError,
+    RequestTimeoutError,
+    VersionNotReadyError,
+    WorkerStartError,
+)
 from repository_server.repository.config import DynamicBatching, ModelConfig
 from repository_server.scheduling.batching import BatchPolicy
 from repository_server.scheduling.execution import deliver
 from repository_server.scheduling.job import BatchSignature, Job, batch_signature, settle
+from repository_server.scheduling.limits import check_worker_count
 from repository_server.scheduling.queue import JobQueue
 from repository_server.scheduling.statistics import VersionStatistics
 from repository_server.scheduling.worker import Worker, WorkerInfo, WorkerStatus
@@ -112,7 +118,8 @@ class Scheduler:
         loop = asyncio.get_running_loop()
         rows, signature = self._batch_shape(inputs)
         job = Job(inputs, loop, rows=rows, signature=signature)
-        if not self._active or not self._queue.put(job):
+        # The queue refuses when full, and while no worker runs.
+        if not self._queue.put(job):
             self.statistics.record_failure(0)
             raise QueueFullError(self.model, self.version, self._queue.capacity)
         timer = loop.call_later(timeout, self._expire, job, timeout) if timeout else None
@@ -146,14 +153,20 @@ class Scheduler:
             self.statistics.record_failure(time.perf_counter_ns() - job.enqueued_ns)
 
     def scale(self, workers: int) -> None:
-        """Starts or stops workers to reach `workers`; stopping ones finish their current job."""
+        """Starts or stops workers to reach `workers`; stopping ones finish their current job.
+
+        Raises InvalidRequestError over the maximum count per version, and WorkerStartError when
+        a thread cannot be started: the workers this call started are stopped again, so the
+        version keeps the workers it had. When the last worker goes, queued jobs are answered
+        QueueFullError at once, as new ones are.
+        """
         if workers < 0:
             raise ValueError(f"model '{self.model}': worker count must be 0 or more, not {workers}")
+        check_worker_count(workers, f"model '{self.model}' version {self.version}: worker count")
         if self._closed:
             raise VersionNotReadyError(self.model, self.version, "UNLOADING")
         with self._lock:
-            while len(self._active) < workers:
-                self._start_worker()
+            self._start_workers(workers)
             surplus = len(self._active) - workers
             if surplus > 0:
                 # Idle before busy, newest before oldest.
@@ -162,9 +175,33 @@ class Scheduler:
                     key=lambda pair: (pair[1].status is not WorkerStatus.READY, -pair[0]),
                 )
                 self._retire([worker for _, worker in ranked[:surplus]])
+            stranded = self._queue.refuse() if not self._active else []
         self._queue.wake()
+        if stranded:
+            refusal = QueueFullError(self.model, self.version, self._queue.capacity)
+            now = time.perf_counter_ns()
+            deliver([(job, refusal, now - job.enqueued_ns) for job in stranded], self.statistics)
 
-    def _start_worker(self) -> None:
+    def _start_workers(self, workers: int) -> None:
+        """Starts workers until `workers` run; on failure stops the ones it started and raises."""
+        started: list[Worker] = []
+        try:
+            while len(self._active) < workers:
+                started.append(self._start_worker())
+        except (RuntimeError, MemoryError) as error:
+            failed = len(self._active) + 1
+            self._retire(started)
+            self._queue.wake()
+            kept = len(self._active)
+            raise WorkerStartError(
+                f"Failed to start workers for model {self.model} version: {self.version}: "
+                f"worker {failed} of {workers} could not start a thread ({error}); "
+                f"the version keeps its {kept} worker{'s' if kept != 1 else ''}"
+            ) from error
+        if self._active:
+            self._queue.accept()
+
+    def _start_worker(self) -> Worker:
         self._started += 1
         worker = Worker(
             str(9000 + self._started - 1),
@@ -175,8 +212,10 @@ class Scheduler:
             statistics=self.statistics,
             on_exit=self._worker_exited,
         )
-        self._active.append(worker)
+        # Counted only once its thread runs: a worker that never started cannot be joined.
         worker.start()
+        self._active.append(worker)
+        return worker
 
     def _retire(self, workers: list[Worker]) -> None:
         for worker in workers:

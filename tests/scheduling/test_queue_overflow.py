@@ -63,3 +63,46 @@ def test_a_version_scaled_to_zero_workers_refuses_at_once() -> None:
             await scheduler.close(10)
 
     asyncio.run(scenario())
+
+
+def test_jobs_queued_when_the_last_worker_goes_are_refused_at_once() -> None:
+    async def scenario() -> None:
+        model = GatedModel(open_gate=False)
+        scheduler = scheduler_for(model, workers=1, queue_size=3)
+        try:
+            running = asyncio.create_task(scheduler.infer({"INPUT0": rows(0, 1)}, 60))
+            await until(lambda: model.entered == 1, "the worker to take the first request")
+            queued = [
+                asyncio.create_task(scheduler.infer({"INPUT0": rows(i, 1)}, 60))
+                for i in range(1, 4)
+            ]
+            await until(lambda: scheduler.pending == 3, "three queued requests")
+            scheduler.scale(0)
+            # Answered now, not when their 60 s timeout ends.
+            outcomes = await asyncio.wait_for(
+                asyncio.gather(*queued, return_exceptions=True), timeout=10
+            )
+            for outcome in outcomes:
+                assert isinstance(outcome, QueueFullError)
+                assert outcome.status == 503
+                assert outcome.message == (
+                    'Model "gated" has no worker to serve inference request. '
+                    "Please use scale workers API to add workers."
+                )
+            assert scheduler.pending == 0
+            assert scheduler.remaining_capacity == 3
+            with pytest.raises(QueueFullError):
+                await scheduler.infer({"INPUT0": rows(9, 1)}, 60)
+            # The request already running finishes on its stopping worker.
+            model.gate.set()
+            np.testing.assert_array_equal((await running)["OUTPUT0"], rows(0, 1) * 2 + 1)
+            assert await scheduler.wait_scaled(10)
+            assert scheduler.statistics.snapshot().fail.count == 4
+            scheduler.scale(1)
+            answer = await scheduler.infer({"INPUT0": rows(5, 1)}, 60)
+            np.testing.assert_array_equal(answer["OUTPUT0"], rows(5, 1) * 2 + 1)
+        finally:
+            model.gate.set()
+            await scheduler.close(10)
+
+    asyncio.run(scenario())
