@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from repository_server.errors import ControlModeError, LoadFailedError
@@ -60,7 +62,8 @@ class RepositoryController:
         self.started = False
         # Rescans done so far (tests and logs use it to know a scan has happened).
         self.scan_count = 0
-        self._pending: dict[str, tuple[DesiredModel | None, bool]] = {}
+        # Model name -> (its newest desired state, forget it, loaded by the start).
+        self._pending: dict[str, tuple[DesiredModel | None, bool, bool]] = {}
         self._appliers: dict[str, asyncio.Task[None]] = {}
         self._rescan_wanted: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[Any]] = []
@@ -71,6 +74,13 @@ class RepositoryController:
         # Model name -> what to change in its config for the load at start (a restored
         # registration's batching); returns None to load the config as it is.
         self.start_adjustments: dict[str, Callable[[ModelConfig], ModelConfig | None]] = {}
+        # Models the start loads because a config snapshot names them: loaded by the start path,
+        # yet not "loaded at startup" (TorchServe leaves loadedAtStartup unset for them).
+        self.restored_models: set[str] = set()
+        # The model folders seen by the last listing that worked: the index keeps showing them
+        # while the repository cannot be read. And the unreadable-repository error last logged.
+        self._known_names: list[str] = []
+        self._unreadable: str | None = None
 
     # -- start and stop -----------------------------------------------------------------------
 
@@ -92,7 +102,7 @@ class RepositoryController:
         in NONE mode this scan is the only one."""
         while True:
             state = await asyncio.to_thread(self.scanner.scan)
-            failures = await self._apply_state(state, wait=True)
+            failures = await self._apply_state(state, wait=True, at_startup=True)
             delay, self._startup_recheck = self._startup_recheck, None
             if delay is None:
                 return failures
@@ -164,13 +174,23 @@ class RepositoryController:
         self.scan_count += 1
         await self._apply_state(state, wait=False)
 
-    async def _apply_state(self, state: RepositoryState, *, wait: bool) -> dict[str, str]:
+    async def _apply_state(
+        self, state: RepositoryState, *, wait: bool, at_startup: bool = False
+    ) -> dict[str, str]:
         if state.problem is not None:
-            # An unreadable repository (an unmounted volume) must not unload what serves.
-            logger.error("%s; the loaded models keep serving", state.problem)
+            # An unreadable repository (an unmounted volume) must not unload what serves; said
+            # once, not on every poll.
+            if state.problem != self._unreadable:
+                logger.error("%s; the loaded models keep serving", state.problem)
+                self._unreadable = state.problem
             return {}
+        if self._unreadable is not None:
+            logger.info("the model repository %s can be read again", self.scanner.root)
+            self._unreadable = None
+        self._known_names = sorted(state.models)
         submitted = [
-            self._submit(name, self._desire(entry)) for name, entry in state.models.items()
+            self._submit(name, self._desire(entry), at_startup=at_startup)
+            for name, entry in state.models.items()
         ]
         for name in self.manager.model_names():
             if name not in state.models:
@@ -210,22 +230,30 @@ class RepositoryController:
         self._recheck = asyncio.get_running_loop().call_later(delay + 0.01, wanted.set)
 
     def _submit(
-        self, name: str, desired: DesiredModel | None, *, forget: bool = False
+        self,
+        name: str,
+        desired: DesiredModel | None,
+        *,
+        forget: bool = False,
+        at_startup: bool = False,
     ) -> asyncio.Task[None]:
         """Queues a model's desired state; one applier per model takes only the newest, so a
         burst of rescans during a long load does not queue a load per rescan."""
-        self._pending[name] = (desired, forget)
+        self._pending[name] = (desired, forget, self._started_by_start(name, at_startup))
         task = self._appliers.get(name)
         if task is None or task.done():
             task = asyncio.create_task(self._apply_pending(name))
             self._appliers[name] = task
         return task
 
+    def _started_by_start(self, name: str, at_start: bool) -> bool:
+        return at_start and name not in self.restored_models
+
     async def _apply_pending(self, name: str) -> None:
         while name in self._pending:
-            desired, forget = self._pending.pop(name)
+            desired, forget, at_startup = self._pending.pop(name)
             try:
-                await self.manager.apply(name, desired, forget=forget)
+                await self.manager.apply(name, desired, forget=forget, at_startup=at_startup)
             except Exception:
                 logger.exception("model %s: applying repository changes failed", name)
 
@@ -261,7 +289,12 @@ class RepositoryController:
             config_override=config_override,
         )
         failures = await self.manager.apply(
-            name, desired, retry_failed=True, force=config_override is not None and not at_start
+            name,
+            desired,
+            retry_failed=True,
+            force=config_override is not None and not at_start,
+            at_startup=self._started_by_start(name, at_start),
+            keep_serving_on_failure=True,
         )
         if desired.problem is not None:
             raise LoadFailedError(f"failed to load '{name}': {desired.problem}")
@@ -286,8 +319,24 @@ class RepositoryController:
     # -- status -------------------------------------------------------------------------------
 
     def repository_model_names(self) -> list[str]:
-        """The model folders in the repository now (a listing, no scan of their contents)."""
-        return model_folder_names(self.scanner.root)
+        """The model folders in the repository now (a listing, no scan of their contents).
+
+        While the repository cannot be listed (moved away, unmounted), the models the server
+        knows: the last listing that worked and every model it holds, which all serve on."""
+        root = self.scanner.root
+        names = model_folder_names(root)
+        if names or self._can_list(root):
+            self._known_names = names
+            return names
+        return sorted({*self._known_names, *self.manager.model_names()})
+
+    @staticmethod
+    def _can_list(root: Path) -> bool:
+        try:
+            with os.scandir(root):
+                return True
+        except OSError:
+            return False
 
     def index(self, ready_only: bool = False) -> list[dict[str, str]]:
         """Triton's repository index: one entry per model folder and version."""

@@ -42,6 +42,8 @@ class DesiredModel:
     model_files_fingerprint: str = ""
     # Versions still being written: the caller rescans once they settle.
     settling: frozenset[int] = frozenset()
+    # Every version folder of the model, complete or not (a version not among them was removed).
+    folders: frozenset[int] = frozenset()
     # Whether loaded versions keep serving despite `problem`: yes for a broken config.json (the
     # files that loaded are still there), no when the version folders themselves are gone.
     keeps_serving: bool = True
@@ -112,5 +114,6 @@ def desire(
         # edit does not reload); labels and other files beside the versions count by content.
         model_files_fingerprint=entry.labels_fingerprint,
         settling=frozenset(settling),
+        folders=frozenset(entry.versions),
         config_overridden=config_override is not None,
     )

@@ -20,10 +20,17 @@ from repository_server.errors import (
     VersionNotFoundError,
     VersionNotReadyError,
 )
-from repository_server.manager.desired import DesiredModel
+from repository_server.manager.desired import VERSION_FOLDER_NOT_FOUND, DesiredModel
 from repository_server.manager.records import LoadFailure, ModelRecord, VersionSlot
 from repository_server.manager.served import ServedVersion
-from repository_server.manager.states import VersionState, VersionStatus, log_transition
+from repository_server.manager.states import (
+    UNLOADED,
+    VersionState,
+    VersionStatus,
+    log_new_copy,
+    log_serving_on,
+    log_transition,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -118,22 +125,29 @@ class ModelManager:
         retry_failed: bool = False,
         force: bool = False,
         forget: bool = False,
+        at_startup: bool = False,
+        keep_serving_on_failure: bool = False,
     ) -> dict[int, str]:
         """Makes what is served of `name` follow `desired` (None: serve nothing).
 
         Returns the versions that failed to load now, with their reasons. `retry_failed` tries
         versions that failed before with the same files again; `force` reloads versions even
-        when nothing changed; `forget` drops the model once drained (its folder is gone).
+        when nothing changed; `forget` drops the model once drained (its folder is gone);
+        `at_startup` marks a model this call creates as loaded by the server's start;
+        `keep_serving_on_failure` unloads nothing when a version fails (an explicit load that
+        answers an error changes nothing that served).
         Calls for one model are serialised: two loads of a model never run at once.
         """
         record = self._records.get(name)
         if record is None:
             if desired is None:
                 return {}
-            record = self._records[name] = ModelRecord(name)
+            record = self._records[name] = ModelRecord(name, loaded_at_startup=at_startup)
         async with record.lock:
             if desired is None:
-                self._retire_all(record, forget=forget)
+                self._retire_all(
+                    record, forget=forget, why="model folder removed" if forget else ""
+                )
                 return {}
             record.desired = desired
             record.forgotten = False
@@ -141,7 +155,7 @@ class ModelManager:
                 if record.problem != desired.problem:
                     logger.warning("model %s: %s", name, desired.problem)
                 if not desired.keeps_serving:
-                    self._retire_all(record, forget=False)
+                    self._retire_all(record, forget=False, why=desired.problem)
                     record.desired = desired
                 record.problem = desired.problem
                 return {}
@@ -150,12 +164,19 @@ class ModelManager:
                 for slot in record.slots.values():
                     slot.failure = None
             self._scale_to_config(record, desired)
-            failures = await self._load_selected(record, desired, force=force)
+            failures = await self._load_selected(
+                record, desired, force=force, keep_serving_on_failure=keep_serving_on_failure
+            )
             record.refresh_ready()
             return failures
 
     async def _load_selected(
-        self, record: ModelRecord, desired: DesiredModel, *, force: bool
+        self,
+        record: ModelRecord,
+        desired: DesiredModel,
+        *,
+        force: bool,
+        keep_serving_on_failure: bool,
     ) -> dict[int, str]:
         failures: dict[int, str] = {}
         # A serving version whose files are being rewritten keeps serving until they settle.
@@ -185,7 +206,10 @@ class ModelManager:
                 break
             # Like OVMS and TF Serving: a failed version leaves the candidates and the policy
             # chooses again, so with latest 1 the previous version keeps serving.
-        self._retire_unselected(record, desired, selected)
+        held_because = None
+        if keep_serving_on_failure and (failures or not selected):
+            held_because = f"the load failed ({self._why_nothing_loads(record, desired)})"
+        self._retire_unselected(record, desired, selected, held_because)
         return failures
 
     @staticmethod
@@ -233,25 +257,30 @@ class ModelManager:
 
     async def _load(self, record: ModelRecord, desired: DesiredModel, version: int) -> str | None:
         slot = record.slot(version)
-        before = slot.status(record.name).state
+        # A reload loads a new copy beside the serving one; the version stays READY meanwhile.
+        copy = "new copy" if slot.serving is not None else ""
+        if copy:
+            log_new_copy(record.name, version)
+        else:
+            log_transition(
+                record.name, version, slot.status(record.name).state, VersionState.LOADING
+            )
         slot.loading = True
         slot.unloaded = False
-        if slot.serving is None:
-            log_transition(record.name, version, before, VersionState.LOADING)
-            before = VersionState.LOADING
-        else:
-            logger.info(
-                "model %s version %s: files changed, loading a new copy beside the serving one",
-                record.name,
-                version,
-            )
         started = time.monotonic()
         try:
             served = await self._loader.load(desired, version, self.workers_for(record, version))
         except VersionLoadError as error:
             slot.failure = LoadFailure(desired.key(version), str(error))
-            after = slot.status(record.name)
-            log_transition(record.name, version, before, after.state, str(error))
+            log_transition(
+                record.name,
+                version,
+                VersionState.LOADING,
+                VersionState.UNAVAILABLE,
+                str(error),
+                copy=copy,
+                note="the serving copy stays READY" if copy else "",
+            )
             return str(error)
         finally:
             slot.loading = False
@@ -260,21 +289,47 @@ class ModelManager:
         slot.failure = None
         record.refresh_ready()
         log_transition(
-            record.name, version, before, VersionState.READY, seconds=time.monotonic() - started
+            record.name,
+            version,
+            VersionState.LOADING,
+            VersionState.READY,
+            seconds=time.monotonic() - started,
+            copy=copy,
         )
         if previous is not None:
-            self._retire(record, slot, previous)
+            self._retire(record, slot, previous, "replaced by the new copy", copy="old copy")
         return None
 
     def _retire_unselected(
-        self, record: ModelRecord, desired: DesiredModel, selected: frozenset[int]
+        self,
+        record: ModelRecord,
+        desired: DesiredModel,
+        selected: frozenset[int],
+        held_because: str | None,
     ) -> None:
-        bridge = self._bridge_version(record, desired, selected)
+        """Retires the serving versions the policy no longer selects, once a version it selects
+        is READY: until then they serve on, so a load that fails, or a version still being
+        copied in, never leaves a model that served something serving nothing."""
+        # A replacement still being copied in is expected; anything else the user should see.
+        expected = False
+        if held_because is None and not any(self._serving(record, v) for v in selected):
+            expected = bool(desired.settling)
+            held_because = (
+                f"until version {max(desired.settling)} is READY"
+                if desired.settling
+                else f"because no selected version is READY "
+                f"({self._why_nothing_loads(record, desired)})"
+            )
         for number, slot in list(record.slots.items()):
-            if slot.serving is not None and number not in selected and number != bridge:
-                served, slot.serving = slot.serving, None
-                slot.unloaded = True
-                self._retire(record, slot, served)
+            if slot.serving is not None and number in selected:
+                slot.held = None
+            elif slot.serving is not None and held_because is not None:
+                held = f"{self._why_unselected(desired, number)}; it serves on {held_because}"
+                if slot.held != held:
+                    slot.held = held
+                    log_serving_on(record.name, number, held, expected=expected)
+            elif slot.serving is not None:
+                self._retire(record, slot, slot.serving, self._why_unselected(desired, number))
             elif (
                 slot.failure is not None
                 and slot.serving is None
@@ -284,32 +339,34 @@ class ModelManager:
         record.refresh_ready()
 
     @staticmethod
-    def _bridge_version(
-        record: ModelRecord, desired: DesiredModel, selected: frozenset[int]
-    ) -> int | None:
-        """A version to keep serving although the policy no longer selects it: when nothing
-        selected serves yet and a new version folder is still being written (version 1 removed
-        right after version 2 was copied in), the old one bridges the gap until the new is READY."""
-        serving = [n for n, slot in record.slots.items() if slot.serving is not None]
-        if not serving or not desired.settling or any(n in selected for n in serving):
-            return None
-        bridge = max(serving)
-        logger.info(
-            "model %s version %s: no longer selected; serves on until version %s is ready",
-            record.name,
-            bridge,
-            max(desired.settling),
-        )
-        return bridge
+    def _why_unselected(desired: DesiredModel, version: int) -> str:
+        if version not in desired.folders:
+            return "version folder removed"
+        if version in desired.available or version in desired.settling:
+            return "no longer selected by the version policy"
+        return "version folder incomplete"
 
-    def _retire_all(self, record: ModelRecord, *, forget: bool) -> None:
+    @staticmethod
+    def _why_nothing_loads(record: ModelRecord, desired: DesiredModel) -> str:
+        """Why the versions the policy selects do not serve, for the log."""
+        reasons = [f"version {v}: {VERSION_FOLDER_NOT_FOUND}" for v in sorted(desired.missing)]
+        reasons += [desired.incomplete[v] for v in sorted(desired.incomplete)]
+        aspired = desired.policy.select(desired.available)
+        reasons += [
+            f"version {number} failed to load"
+            for number, slot in sorted(record.slots.items())
+            if slot.failure is not None and slot.serving is None and number in aspired
+        ]
+        return "; ".join(reasons) or "the policy selects none of its version folders"
+
+    def _retire_all(self, record: ModelRecord, *, forget: bool, why: str = "") -> None:
         record.desired = None
         record.problem = None
+        # Whatever loads the model again later is not the server's start.
+        record.loaded_at_startup = False
         for slot in list(record.slots.values()):
             if slot.serving is not None:
-                served, slot.serving = slot.serving, None
-                slot.unloaded = True
-                self._retire(record, slot, served)
+                self._retire(record, slot, slot.serving, why)
             elif slot.failure is not None:
                 slot.failure = None
                 slot.unloaded = True
@@ -318,17 +375,37 @@ class ModelManager:
             record.forgotten = True
             self._forget_if_drained(record)
 
-    def _retire(self, record: ModelRecord, slot: VersionSlot, served: ServedVersion) -> None:
-        """Stops new requests at once (before any await); drains and frees in the background."""
+    def _retire(
+        self,
+        record: ModelRecord,
+        slot: VersionSlot,
+        served: ServedVersion,
+        why: str,
+        *,
+        copy: str = "",
+    ) -> None:
+        """Stops new requests at once (before any await); drains and frees in the background.
+
+        Retiring the slot's serving copy (not an old copy a reload replaced) unloads the
+        version: a failure of a newer copy is no longer its reason, it is 'unloaded'."""
         served.state = VersionState.UNLOADING
+        if slot.serving is served:
+            slot.serving = None
+            slot.unloaded = True
+            slot.failure = None
+            slot.held = None
         slot.retiring.append(served)
         record.refresh_ready()
-        log_transition(record.name, served.version, VersionState.READY, VersionState.UNLOADING)
-        task = asyncio.create_task(self._drain(record, slot, served))
+        log_transition(
+            record.name, served.version, VersionState.READY, VersionState.UNLOADING, why, copy=copy
+        )
+        task = asyncio.create_task(self._drain(record, slot, served, copy))
         self._draining.add(task)
         task.add_done_callback(self._draining.discard)
 
-    async def _drain(self, record: ModelRecord, slot: VersionSlot, served: ServedVersion) -> None:
+    async def _drain(
+        self, record: ModelRecord, slot: VersionSlot, served: ServedVersion, copy: str
+    ) -> None:
         try:
             await served.retire(self.drain_timeout)
         except Exception:  # a runtime failing to free must not stop the manager
@@ -337,9 +414,12 @@ class ModelManager:
             )
         finally:
             slot.retiring.remove(served)
-        if slot.serving is None and not slot.loading:
+        if copy or (slot.serving is None and not slot.loading):
+            state, reason = (
+                (VersionState.UNAVAILABLE, UNLOADED) if copy else self._after_unload(slot)
+            )
             log_transition(
-                record.name, served.version, VersionState.UNLOADING, *self._after_unload(slot)
+                record.name, served.version, VersionState.UNLOADING, state, reason, copy=copy
             )
         self._forget_if_drained(record)
 
@@ -383,12 +463,10 @@ class ModelManager:
         async with record.lock:
             self.get(name, version)  # raises for unknown and not-READY versions
             slot = record.slots[version]
-            served, slot.serving = slot.serving, None
-            assert served is not None
-            slot.unloaded = True
+            assert slot.serving is not None
             if record.pinned_default == version:
                 record.pinned_default = None
-            self._retire(record, slot, served)
+            self._retire(record, slot, slot.serving, "unregistered")
             self.worker_overrides.pop((name, version), None)
             self.max_workers.pop((name, version), None)
 
@@ -404,7 +482,7 @@ class ModelManager:
         """Retires every version and waits until each has drained and been freed."""
         for record in list(self._records.values()):
             async with record.lock:
-                self._retire_all(record, forget=False)
+                self._retire_all(record, forget=False, why="the server is stopping")
         while self._draining:
             await asyncio.gather(*list(self._draining), return_exceptions=True)
 

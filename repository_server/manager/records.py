@@ -31,6 +31,9 @@ class VersionSlot:
     retiring: list[ServedVersion] = field(default_factory=list)
     # Served once, then retired: reported UNAVAILABLE("unloaded") as Triton does.
     unloaded: bool = False
+    # Why it serves on although the policy no longer selects it (nothing selected is READY);
+    # remembered so that each rescan does not log it again.
+    held: str | None = None
 
     def status(self, model: str) -> VersionStatus:
         if self.serving is not None:
@@ -65,6 +68,9 @@ class ModelRecord:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # The model folder is gone: drop the record once its versions have drained.
     forgotten: bool = False
+    # Loaded by the server's start (the initial scan, --load-model), not later by a rescan, a
+    # load request or a registration: TorchServe's describe shows it as loadedAtStartup.
+    loaded_at_startup: bool = False
 
     @property
     def config(self) -> ModelConfig | None:
