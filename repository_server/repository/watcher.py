@@ -49,6 +49,19 @@ class _ChangeHandler(FileSystemEventHandler):
             self._on_change()
 
 
+class _RootHandler(FileSystemEventHandler):
+    """Events in the repository's parent folder that name the repository itself: its own watch
+    does not report that it was moved away or back (inotify's IN_MOVE_SELF)."""
+
+    def __init__(self, root: Path, on_change: Any) -> None:
+        self._root = str(root)  # absolute, as the parent's events name it
+        self._on_change = on_change
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if self._root in (event.src_path, event.dest_path) and event.event_type != "modified":
+            self._on_change()
+
+
 class RepositoryWatcher:
     """Iterator over repository changes, with a debounce and a polling fallback.
 
@@ -92,6 +105,16 @@ class RepositoryWatcher:
             logger.warning("file events unavailable for %s (%s): %s", self.root, error, fallback)
             return
         self._observer = observer
+        self._watch_root_itself(observer)
+
+    def _watch_root_itself(self, observer: Any) -> None:
+        root = self.root.absolute()
+        if root.parent == root:
+            return
+        try:  # once the observer runs, so a parent that cannot be watched fails only this
+            observer.schedule(_RootHandler(root, self._on_event), str(root.parent))
+        except OSError as error:  # the repository's own events still work
+            logger.debug("cannot watch %s for the repository being moved: %s", root.parent, error)
 
     @property
     def has_events(self) -> bool:

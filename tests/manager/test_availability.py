@@ -307,3 +307,28 @@ async def test_index_lists_what_serves_while_the_repository_is_unreadable(
         await eventually(lambda: [e["name"] for e in control.index()] == ["a"])
     finally:
         await control.stop()
+
+
+async def test_events_only_repository_moved_away_is_logged_once(harness, repository, caplog):
+    """With polling off, file events are all there is: moving the repository itself away (which
+    the repository's own watch does not report) is noticed and logged, and so is its return."""
+    repository.add_version("a", 1)
+    control = controller(harness, ControlMode.POLL, poll_secs=0, settle_secs=0.05)
+    await control.start()
+    try:
+        caplog.set_level(logging.INFO, "repository_server.manager.control")
+        moved = repository.root.with_name("moved")
+        repository.root.rename(moved)
+
+        def errors() -> list[str]:
+            return [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+
+        await eventually(errors)
+        assert "cannot read the model repository" in errors()[0]
+        assert [e["name"] for e in control.index()] == ["a"]
+        assert await harness.infer("a") == 1.0
+        moved.rename(repository.root)
+        await eventually(lambda: any("can be read again" in r.getMessage() for r in caplog.records))
+        assert len(errors()) == 1
+    finally:
+        await control.stop()
