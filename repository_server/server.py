@@ -19,9 +19,9 @@ from backends.base import LoadedModel
 from repository_server.collection import freeze_after_start
 from repository_server.dataplane import DataPlane
 from repository_server.errors import ConfigurationError
-from repository_server.http.auth import TokenAuth, load_tokens, warn_if_exposed
+from repository_server.http.auth import OPEN_ROUTES, TokenAuth, load_tokens, warn_if_exposed
 from repository_server.http.inference import create_inference_app
-from repository_server.http.management import OPEN_API_DESCRIPTION, create_management_app
+from repository_server.http.management import create_management_app
 from repository_server.http.metrics import create_metrics_app
 from repository_server.kserve import Signature
 from repository_server.kserve.labels import read_labels
@@ -86,12 +86,13 @@ def run(settings: Settings, given: Mapping[str, Any], plan: RestorePlan | None =
     return runner(serve(settings, plan))
 
 
-def _guarded(app: ASGIApp, token: str | None) -> ASGIApp:
-    """The app behind token auth when a token is set; as it is otherwise (no layer per request)."""
-    if token is None:
+def _guarded(app: ASGIApp, token: str | None, control_token: str | None = None) -> ASGIApp:
+    """The app behind token auth when a token is set; as it is otherwise (no layer per request).
+    Model control (load, unload) needs `control_token` instead, when it is set."""
+    if token is None and control_token is None:
         return app
     # OPTIONS / and /api-description stay open, as in TorchServe.
-    return TokenAuth(app, token, exempt=OPEN_API_DESCRIPTION)
+    return TokenAuth(app, token, exempt=OPEN_ROUTES, control_token=control_token)
 
 
 async def serve(settings: Settings, plan: RestorePlan | None = None) -> int:
@@ -102,7 +103,7 @@ async def serve(settings: Settings, plan: RestorePlan | None = None) -> int:
     surfaces: list[tuple[str, ASGIApp, int]] = [
         (
             "inference",
-            _guarded(create_inference_app(plane), inference_token),
+            _guarded(create_inference_app(plane), inference_token, management_token),
             settings.http_port,
         ),
         (

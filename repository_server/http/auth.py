@@ -4,6 +4,9 @@ TorchServe answers a failed token check with 400 InvalidKeyException; we answer 
 body shape and a `WWW-Authenticate: Bearer` header, as HTTP intends. Tokens come from
 `--management-token`/`--inference-token` or a `--token-file`; binding beyond loopback without one
 is logged loudly (TorchServe's ShellTorch chain started with an open management port).
+
+Model control is management on every port: when a management token is set, Triton's load and
+unload routes need it on the inference port too, so an inference token allows inference only.
 """
 
 from __future__ import annotations
@@ -37,13 +40,29 @@ _BEARER = re.compile(r"bearer +(\S+) *", re.IGNORECASE)
 MISSING = "the request has no 'Authorization: Bearer <token>' header"
 MALFORMED = "the Authorization header is not 'Bearer <token>'"
 WRONG = "the bearer token is not the token of this port"
+WRONG_FOR_CONTROL = "the bearer token is not the management token"
+CONTROL_NEEDS = "loading and unloading models needs the management token, on every port"
+
+# Answered without a token on every port, as TorchServe answers them before its token check:
+# `OPTIONS /`, and `/api-description` whatever the method ("*").
+OPEN_ROUTES = (("OPTIONS", "/"), ("*", "/api-description"))
+# Triton's model control (load, unload; with or without a repository name): the index only reads.
+_CONTROL_PREFIX = "/v2/repository/"
+_MODEL_CONTROL = re.compile(r"/v2/repository/(?:[^/]+/)?models/[^/]+/[^/]+/?")
+
+
+def is_model_control(path: str) -> bool:
+    """True for Triton's load and unload routes, which change what the server serves."""
+    return path.startswith(_CONTROL_PREFIX) and _MODEL_CONTROL.fullmatch(path) is not None
 
 
 class TokenAuth:
     """ASGI middleware: every HTTP or WebSocket request needs the bearer `token`; None: no check.
 
     `exempt` holds (method, path) pairs answered without a token, such as ("OPTIONS", "/") for
-    the API description, as TorchServe does.
+    the API description, as TorchServe does; method "*" exempts the path whatever the method.
+    `control_token`, when set, is the token model control (load, unload) needs instead of
+    `token`: the management token, on the inference port.
     """
 
     def __init__(
@@ -53,20 +72,34 @@ class TokenAuth:
         *,
         exempt: Collection[tuple[str, str]] = (),
         realm: str = "repository-server",
+        control_token: str | None = None,
     ) -> None:
         self.app = app
         self._token = token.encode() if token is not None else None
-        self._exempt = frozenset((method.upper(), path) for method, path in exempt)
+        self._control_token = control_token.encode() if control_token is not None else None
+        self._open_paths = frozenset(path for method, path in exempt if method == "*")
+        self._exempt = frozenset((method.upper(), path) for method, path in exempt if method != "*")
         self._realm = realm
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._token is None or scope["type"] not in ("http", "websocket"):
+        if (self._token is None and self._control_token is None) or scope["type"] not in (
+            "http",
+            "websocket",
+        ):
             await self.app(scope, receive, send)
             return
-        if (scope.get("method", "GET"), scope["path"]) in self._exempt:
+        path = scope["path"]
+        if path in self._open_paths or (scope.get("method", "GET"), path) in self._exempt:
             await self.app(scope, receive, send)
             return
-        problem = self._problem(scope)
+        if self._control_token is not None and is_model_control(path):
+            problem = _problem(scope, self._control_token, WRONG_FOR_CONTROL)
+            if problem is not None:
+                problem = f"{problem}; {CONTROL_NEEDS}"
+        elif self._token is not None:
+            problem = _problem(scope, self._token, WRONG)
+        else:
+            problem = None
         if problem is None:
             await self.app(scope, receive, send)
         elif scope["type"] == "websocket":
@@ -74,25 +107,11 @@ class TokenAuth:
         else:
             await self._refusal(problem)(scope, receive, send)
 
-    def _problem(self, scope: Scope) -> str | None:
-        """Why the request may not pass; None when it carries the right token."""
-        assert self._token is not None
-        values = [value for name, value in scope["headers"] if name == b"authorization"]
-        if not values:
-            return MISSING
-        match = _BEARER.fullmatch(values[0].decode("latin-1"))
-        if len(values) > 1 or match is None:
-            return MALFORMED
-        # Constant time: the comparison must not tell how much of a guess was right.
-        if not hmac.compare_digest(match.group(1).encode("latin-1"), self._token):
-            return WRONG
-        return None
-
     def _refusal(self, problem: str) -> Response:
         error = UnauthorizedError(f"Token Authorization failed: {problem}")
         document = {"code": error.status, "type": error.torchserve_type, "message": error.message}
         challenge = f'Bearer realm="{self._realm}"'
-        if problem == WRONG:
+        if problem.startswith((WRONG, WRONG_FOR_CONTROL)):
             challenge += ', error="invalid_token"'
         return Response(
             orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n",
@@ -100,6 +119,21 @@ class TokenAuth:
             media_type="application/json",
             headers=torchserve_headers(**{"WWW-Authenticate": challenge}),
         )
+
+
+def _problem(scope: Scope, token: bytes, wrong: str) -> str | None:
+    """Why the request may not pass `token`; None when it carries it. `wrong`: what to say when
+    it carries another token."""
+    values = [value for name, value in scope["headers"] if name == b"authorization"]
+    if not values:
+        return MISSING
+    match = _BEARER.fullmatch(values[0].decode("latin-1"))
+    if len(values) > 1 or match is None:
+        return MALFORMED
+    # Constant time: the comparison must not tell how much of a guess was right.
+    if not hmac.compare_digest(match.group(1).encode("latin-1"), token):
+        return wrong
+    return None
 
 
 def _checked_token(token: Any, where: str) -> str:

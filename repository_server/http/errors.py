@@ -1,7 +1,8 @@
 """Domain errors to HTTP responses, in one place per surface.
 
-KServe v2 / Triton routes answer `{"error": "..."}`; TorchServe routes answer
-`{"code": N, "type": "SomeException", "message": "..."}` pretty-printed with an x-request-id.
+KServe v2 / Triton routes (`/v2...`) answer `{"error": "..."}`; TorchServe routes, and every other
+path, answer `{"code": N, "type": "SomeException", "message": "..."}` pretty-printed with an
+x-request-id.
 """
 
 from __future__ import annotations
@@ -17,11 +18,21 @@ from starlette.responses import Response
 from repository_server.errors import (
     ModelNotFoundError,
     NoVersionAvailableError,
+    QueueFullError,
     ServerError,
     VersionNotFoundError,
 )
 
 JSON = "application/json"
+V2_PREFIX = "/v2"
+# TorchServe's answers for a path no route serves, and for a method the path does not take.
+NOT_FOUND = "Requested resource is not found, please refer to API document."
+NOT_ALLOWED = "Requested method is not allowed, please refer to API document."
+
+
+def is_v2_path(path: str) -> bool:
+    """True for the KServe v2 / Triton paths (`/v2` and below), answered in Triton's form."""
+    return path == V2_PREFIX or path.startswith(V2_PREFIX + "/")
 
 
 def json_response(
@@ -58,21 +69,43 @@ def torchserve_error(status: int, error_type: str, message: str) -> Response:
 
 
 _V2_HTTP_MESSAGES = {404: "Not Found", 405: "Method Not Allowed"}
+_TORCHSERVE_HTTP_ERRORS = {
+    404: ("ResourceNotFoundException", NOT_FOUND),
+    405: ("MethodNotAllowedException", NOT_ALLOWED),
+}
 
 
-async def v2_server_error(request: Request, error: Exception) -> Response:
+def torchserve_http_error(status: int, detail: str) -> Response:
+    """A routing error (no such path, method not allowed) in TorchServe's words."""
+    fallback = ("BadRequestException" if status < 500 else "InternalServerException", detail)
+    error_type, message = _TORCHSERVE_HTTP_ERRORS.get(status, fallback)
+    return torchserve_error(status, error_type, message)
+
+
+async def server_error_by_path(request: Request, error: Exception) -> Response:
+    """A domain error raised out of a route: Triton's form under /v2, TorchServe's elsewhere."""
     assert isinstance(error, ServerError)
+    if not is_v2_path(request.url.path):
+        return torchserve_error_for(error)
+    # A request that named its version is told which one has no worker.
+    if isinstance(error, QueueFullError) and "version" in request.path_params:
+        error = error.naming_version()
     return v2_error(error.message, error.status)
 
 
-async def v2_http_exception(request: Request, error: Exception) -> Response:
+async def http_exception_by_path(request: Request, error: Exception) -> Response:
+    """A routing error: Triton's `{"error": ...}` under /v2, TorchServe's envelope elsewhere."""
     assert isinstance(error, HTTPException)
-    return v2_error(_V2_HTTP_MESSAGES.get(error.status_code, error.detail), error.status_code)
+    status = error.status_code
+    if not is_v2_path(request.url.path):
+        return torchserve_http_error(status, error.detail)
+    return v2_error(_V2_HTTP_MESSAGES.get(status, error.detail), status)
 
 
-V2_EXCEPTION_HANDLERS: dict[Any, Any] = {
-    ServerError: v2_server_error,
-    HTTPException: v2_http_exception,
+# The inference port serves both protocols, each answered in its own form.
+INFERENCE_EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ServerError: server_error_by_path,
+    HTTPException: http_exception_by_path,
 }
 
 

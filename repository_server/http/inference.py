@@ -1,5 +1,6 @@
 """The inference port: the Open Inference Protocol (KServe v2) as Triton serves it, and
-TorchServe's /ping and /predictions."""
+TorchServe's /ping and /predictions. Errors under /v2 answer in Triton's form, all others in
+TorchServe's."""
 
 from __future__ import annotations
 
@@ -10,20 +11,24 @@ from starlette.types import Scope
 
 from repository_server import __version__
 from repository_server.dataplane import DataPlane
-from repository_server.http.errors import V2_EXCEPTION_HANDLERS, torchserve_error, v2_error
+from repository_server.http.errors import (
+    INFERENCE_EXCEPTION_HANDLERS,
+    is_v2_path,
+    torchserve_error,
+    v2_error,
+)
 from repository_server.http.limits import BodySizeLimit
 from repository_server.http.openapi import api_description_routes, model_description_routes
 from repository_server.http.predictions import PredictionEndpoints, prediction_routes
 from repository_server.http.v2 import V2Endpoints, v2_routes
 
-TORCHSERVE_PREFIXES = ("/predictions", "/ping")
 TITLE = "repository-server inference API"
 
 
 def _too_large(scope: Scope, message: str) -> Response:
-    if scope["path"].startswith(TORCHSERVE_PREFIXES):
-        return torchserve_error(413, "BadRequestException", message)
-    return v2_error(message, 413)
+    if is_v2_path(scope["path"]):
+        return v2_error(message, 413)
+    return torchserve_error(413, "BadRequestException", message)
 
 
 def create_inference_app(plane: DataPlane) -> Starlette:
@@ -36,6 +41,6 @@ def create_inference_app(plane: DataPlane) -> Starlette:
     limit = plane.server.settings.max_request_size
     return Starlette(
         routes=routes,
-        exception_handlers=V2_EXCEPTION_HANDLERS,
+        exception_handlers=INFERENCE_EXCEPTION_HANDLERS,
         middleware=[Middleware(BodySizeLimit, max_bytes=limit, respond=_too_large)],
     )

@@ -115,8 +115,12 @@ def openapi_document(
     return {"openapi": OPENAPI_VERSION, "info": info, "paths": paths}
 
 
+# A function endpoint takes only GET unless its methods are listed.
+_OTHER_METHODS = ["POST", "PUT", "DELETE", "PATCH", "TRACE", "CONNECT"]
+
+
 def api_description_routes(title: str, version: str) -> list[Route]:
-    """`OPTIONS /` and `/api-description` (GET or OPTIONS), as TorchServe serves them: the
+    """`OPTIONS /` and `/api-description` (any method), as TorchServe serves them: the
     description of the app they are part of, themselves included, built once on first use."""
     cache: weakref.WeakKeyDictionary[Starlette, bytes] = weakref.WeakKeyDictionary()
 
@@ -132,6 +136,13 @@ def api_description_routes(title: str, version: str) -> list[Route]:
     return [
         Route("/", api_description, methods=["OPTIONS"], name="api_description"),
         Route("/api-description", api_description, methods=["GET", "OPTIONS"]),
+        # Every other method too, left out of the document (TorchServe describes GET/OPTIONS).
+        Route(
+            "/api-description",
+            api_description,
+            methods=_OTHER_METHODS,
+            include_in_schema=False,
+        ),
     ]
 
 

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from repository_server.dataplane import DataPlane
-from repository_server.errors import InvalidRequestError, ServerError
+from repository_server.errors import InvalidRequestError, QueueFullError, ServerError
 from repository_server.http.errors import (
     JSON,
     torchserve_error_for,
@@ -41,9 +41,13 @@ class PredictionEndpoints:
         return config.integer_parameter("max_retry_timeout_secs", round(default))
 
     async def predict(self, request: Request) -> Response:
+        """Runs a request on the model: its default version, or the one the path names.
+
+        A path after the version (TorchServe's `url_path`, for its handler) is accepted and
+        ignored."""
+        version_text = request.path_params.get("model_version")
         try:
             name = request.path_params["model_name"]
-            version_text = request.path_params.get("model_version")
             version = parse_version_text(version_text) if version_text is not None else None
             body = await request.body()
             # Looked up after the last await before the call (a swap must lose no request).
@@ -59,6 +63,8 @@ class PredictionEndpoints:
                 media_type=JSON,
                 headers=torchserve_headers(),
             )
+        except QueueFullError as error:
+            return torchserve_error_for(error if version_text is None else error.naming_version())
         except ServerError as error:
             return torchserve_error_for(error)
 
@@ -68,4 +74,11 @@ def prediction_routes(endpoints: PredictionEndpoints) -> list[BaseRoute]:
         Route("/ping", endpoints.ping, methods=["GET"]),
         Route("/predictions/{model_name}", endpoints.predict, methods=["POST"]),
         Route("/predictions/{model_name}/{model_version}", endpoints.predict, methods=["POST"]),
+        # TorchServe's extra path for the handler: accepted, not described (nor by TorchServe).
+        Route(
+            "/predictions/{model_name}/{model_version}/{url_path:path}",
+            endpoints.predict,
+            methods=["POST"],
+            include_in_schema=False,
+        ),
     ]

@@ -140,6 +140,20 @@ def test_queue_overflow_answers_503_at_once(server):
     assert v2_refused[0].json() == {"error": QUEUE_FULL["message"]}
 
 
+def test_a_refusal_names_the_version_when_the_request_did(server):
+    message = QUEUE_FULL["message"].replace('"slow" has', '"slow" Version 1 has')
+    responses = _concurrently(10, lambda i: post(server, "/predictions/slow/1", json=[[i] * 4]))
+    refused = [r for r in responses if r.status_code == 503]
+    assert refused, "a queue of 2 with one worker cannot take 10 requests at once"
+    assert refused[0].json() == {**QUEUE_FULL, "message": message}
+    responses = _concurrently(
+        10, lambda i: post(server, "/v2/models/slow/versions/1/infer", json=infer_request(i))
+    )
+    refused = [r for r in responses if r.status_code == 503]
+    assert refused
+    assert refused[0].json() == {"error": message}
+
+
 def test_dynamic_batching_gives_each_caller_its_own_rows(server):
     responses = _concurrently(
         6, lambda i: post(server, "/v2/models/batched/infer", json=infer_request(float(i), rows=1))
@@ -279,21 +293,35 @@ def test_body_over_the_size_limit_is_413(server):
     assert response.json()["code"] == 413
 
 
+def _series(text: str, name: str, model: str) -> float:
+    """The value of `name` for version 1 of `model` in the metrics text."""
+    prefix = f'{name}{{model_name="{model}",model_version="1",hostname="'
+    (line,) = [line for line in text.splitlines() if line.startswith(prefix)]
+    return float(line.rsplit(" ", 1)[1])
+
+
 def test_metrics_count_requests_per_model_version(server):
     post(server, "/predictions/add", json=[1, 2, 3, 4])
-    text = httpx.get(f"{server.metrics_url}/metrics").text
-    assert (
-        'ts_inference_requests_total{hostname="' in text or "ts_inference_requests_total{" in text
-    )
-    lines = [line for line in text.splitlines() if line.startswith("ts_inference_requests_total{")]
-    add_line = next(line for line in lines if 'model_name="add"' in line)
-    assert float(add_line.rsplit(" ", 1)[1]) >= 1
+    response = httpx.get(f"{server.metrics_url}/metrics")
+    assert response.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
+    text = response.text
+    assert _series(text, "ts_inference_requests_total", "add") >= 1
+    # TorchServe's names exactly: its latency counters have no `_total` suffix.
+    assert "# TYPE ts_inference_requests_total counter" in text
+    assert "# TYPE ts_inference_latency_microseconds counter" in text
+    assert "# TYPE ts_queue_latency_microseconds counter" in text
+    assert _series(text, "ts_inference_latency_microseconds", "add") > 0
+    assert _series(text, "ts_queue_latency_microseconds", "add") >= 0
+    assert "_microseconds_total" not in text
     assert 'repository_server_model_versions{state="READY"} 4.0' in text
     filtered = httpx.get(
-        f"{server.metrics_url}/metrics", params={"name[]": "ts_queue_latency_microseconds"}
+        f"{server.metrics_url}/metrics",
+        params=[("name[]", "ts_queue_latency_microseconds"), ("name[]", "ts_inference_requests")],
     ).text
-    assert "ts_queue_latency_microseconds" in filtered
-    assert "ts_inference_requests_total" not in filtered
+    assert [line for line in filtered.splitlines() if line.startswith("# TYPE")] == [
+        "# TYPE ts_inference_requests_total counter",
+        "# TYPE ts_queue_latency_microseconds counter",
+    ]
 
 
 def _compressed(document: dict, encoding: str) -> bytes:
@@ -356,3 +384,59 @@ def test_the_request_s_own_timeout_applies(server):
     assert "timed out after 0.001 s" in response.json()["error"]
     request["parameters"] = {"timeout": 60_000_000}
     assert post(server, "/v2/models/slow/infer", json=request).status_code == 200
+
+
+NOT_FOUND = {
+    "code": 404,
+    "type": "ResourceNotFoundException",
+    "message": "Requested resource is not found, please refer to API document.",
+}
+NOT_ALLOWED = {
+    "code": 405,
+    "type": "MethodNotAllowedException",
+    "message": "Requested method is not allowed, please refer to API document.",
+}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/nosuch", NOT_FOUND),
+        ("POST", "/predictions", NOT_FOUND),
+        ("GET", "/predictions/add", NOT_ALLOWED),
+        ("DELETE", "/ping", NOT_ALLOWED),
+        ("GET", "/", NOT_ALLOWED),
+    ],
+)
+def test_routing_errors_outside_v2_answer_in_torchserve_s_envelope(server, method, path, expected):
+    response = httpx.request(method, f"{server.inference_url}{path}", timeout=30)
+    assert response.status_code == expected["code"]
+    assert response.text == json.dumps(expected, indent=2) + "\n"
+    assert response.headers["x-request-id"]
+
+
+def test_routing_errors_under_v2_keep_triton_s_form(server):
+    response = httpx.get(f"{server.inference_url}/v2/nosuch", timeout=30)
+    assert (response.status_code, response.json()) == (404, {"error": "Not Found"})
+    response = httpx.get(f"{server.inference_url}/v2/models/add/infer", timeout=30)
+    assert (response.status_code, response.json()) == (405, {"error": "Method Not Allowed"})
+
+
+def test_a_path_after_the_version_is_accepted_and_ignored(server):
+    response = post(server, "/predictions/add/1/extra/path", json=[1, 2, 3, 4])
+    assert response.status_code == 200, response.text
+    assert response.json() == [2, 3, 4, 5]
+    response = post(server, "/predictions/add/7/extra", json=[1, 2, 3, 4])
+    assert response.status_code == 404
+    assert response.json()["type"] == "ModelVersionNotFoundException"
+
+
+@pytest.mark.parametrize("surface", ["inference", "management"])
+@pytest.mark.parametrize("method", ["GET", "OPTIONS", "POST", "PUT", "DELETE"])
+def test_any_method_on_api_description_answers_the_description(server, surface, method):
+    response = httpx.request(method, f"{server.url(surface)}/api-description", timeout=30)
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert document["openapi"] == "3.0.1"
+    expected = httpx.request("OPTIONS", f"{server.url(surface)}/", timeout=30).json()
+    assert document == expected

@@ -19,7 +19,14 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from repository_server.errors import ConfigurationError
-from repository_server.http.auth import MISSING, TokenAuth, load_tokens, warn_if_exposed
+from repository_server.http.auth import (
+    MISSING,
+    OPEN_ROUTES,
+    TokenAuth,
+    is_model_control,
+    load_tokens,
+    warn_if_exposed,
+)
 from repository_server.settings import Settings
 
 TOKEN = "s3cret-Token_1"
@@ -38,6 +45,10 @@ APP = Starlette(
     routes=[
         Route("/models", models, methods=["GET", "POST"]),
         Route("/", models, methods=["GET", "OPTIONS"]),
+        Route("/api-description", models, methods=["GET", "OPTIONS", "POST", "PUT", "DELETE"]),
+        Route("/v2/repository/index", models, methods=["POST"]),
+        Route("/v2/repository/models/{model}/{action}", models, methods=["POST"]),
+        Route("/v2/repository/{repository}/models/{model}/{action}", models, methods=["POST"]),
         WebSocketRoute("/ws", echo),
     ]
 )
@@ -290,3 +301,88 @@ def test_exposed_hosts_without_a_token_are_warned_about(
 def test_an_exposed_host_with_a_token_is_fine(caplog: pytest.LogCaptureFixture) -> None:
     assert not warn_if_exposed("0.0.0.0", TOKEN)
     assert caplog.text == ""
+
+
+@pytest.mark.parametrize("method", ["GET", "OPTIONS", "POST", "PUT", "DELETE"])
+def test_api_description_is_open_whatever_the_method(method: str) -> None:
+    guarded = client(TOKEN, exempt=OPEN_ROUTES)
+    assert guarded.request(method, "/api-description").status_code == 200
+    assert guarded.options("/").status_code == 200
+    assert guarded.get("/").status_code == 401
+    assert guarded.post("/models").status_code == 401
+
+
+INFERENCE = "inference-Token"
+MANAGEMENT = "management-Token"
+CONTROL_PATHS = [
+    "/v2/repository/models/mlp/load",
+    "/v2/repository/models/mlp/unload",
+    "/v2/repository/models/mlp/load/",
+    "/v2/repository/default/models/mlp/load",
+]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize("path", CONTROL_PATHS)
+def test_model_control_recognises_load_and_unload_paths(path: str) -> None:
+    assert is_model_control(path)
+
+
+@pytest.mark.parametrize(
+    "path", ["/v2/repository/index", "/v2/repository/default/index", "/v2/models/mlp/infer"]
+)
+def test_reading_the_index_and_inference_are_not_model_control(path: str) -> None:
+    assert not is_model_control(path)
+
+
+@pytest.mark.parametrize("path", CONTROL_PATHS)
+def test_model_control_needs_the_management_token_not_the_inference_one(path: str) -> None:
+    inference_port = client(INFERENCE, control_token=MANAGEMENT)
+    refused = inference_port.post(path, headers=bearer(INFERENCE))
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "code": 401,
+        "type": "InvalidKeyException",
+        "message": "Token Authorization failed: the bearer token is not the management token; "
+        "loading and unloading models needs the management token, on every port",
+    }
+    assert refused.headers["www-authenticate"].endswith('error="invalid_token"')
+    assert refused.headers["x-request-id"]
+    allowed = inference_port.post(path, headers=bearer(MANAGEMENT))
+    assert allowed.status_code in (200, 307)  # 307: the trailing slash is redirected
+
+
+def test_a_control_request_without_a_token_is_told_which_one_it_needs() -> None:
+    refused = client(INFERENCE, control_token=MANAGEMENT).post("/v2/repository/models/m/load")
+    assert refused.status_code == 401
+    assert refused.json()["message"] == (
+        f"Token Authorization failed: {MISSING}; "
+        "loading and unloading models needs the management token, on every port"
+    )
+
+
+def test_the_inference_token_still_reads_the_index_and_infers() -> None:
+    inference_port = client(INFERENCE, control_token=MANAGEMENT)
+    assert inference_port.post("/v2/repository/index", headers=bearer(INFERENCE)).text == "models"
+    assert inference_port.get("/models", headers=bearer(INFERENCE)).status_code == 200
+    # The management token is not the inference port's token for anything else.
+    assert inference_port.get("/models", headers=bearer(MANAGEMENT)).status_code == 401
+
+
+def test_without_an_inference_token_only_model_control_is_guarded() -> None:
+    inference_port = client(None, control_token=MANAGEMENT)
+    assert inference_port.get("/models").status_code == 200
+    assert inference_port.post("/v2/repository/index").status_code == 200
+    assert inference_port.post("/v2/repository/models/m/unload").status_code == 401
+    allowed = inference_port.post("/v2/repository/models/m/unload", headers=bearer(MANAGEMENT))
+    assert allowed.status_code == 200
+
+
+def test_without_a_management_token_the_port_token_guards_model_control() -> None:
+    inference_port = client(INFERENCE)
+    assert inference_port.post("/v2/repository/models/m/load").status_code == 401
+    allowed = inference_port.post("/v2/repository/models/m/load", headers=bearer(INFERENCE))
+    assert allowed.status_code == 200

@@ -182,3 +182,12 @@ def fill(path: str) -> str:
 )
 def test_every_described_route_answers(path: str, method: str) -> None:
     assert call(method.upper(), fill(path)).status_code == 200
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_any_method_on_api_description_answers_the_document(method: str) -> None:
+    response = call(method, "/api-description")
+    assert response.status_code == 200
+    assert response.json() == call("OPTIONS", "/").json()
+    # The catch-all route is not described twice: GET and OPTIONS stand for it.
+    assert set(response.json()["paths"]["/api-description"]) == {"get", "options"}

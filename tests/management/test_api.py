@@ -98,7 +98,10 @@ def test_every_route_in_the_descriptions_answers(explicit: Deployment):
         call = ts.management if port == "management" else ts.inference
         for method, path in _operations(description(explicit, port)):
             url = PLACEHOLDER.sub(lambda match: values[match.group(1)], path)
-            response = call(method.upper(), url)
+            # Model control (load, unload) needs the management token on every port.
+            control = url.endswith(("/load", "/unload"))
+            headers = {"Authorization": f"Bearer {MANAGEMENT_TOKEN}"} if control else {}
+            response = call(method.upper(), url, headers=headers)
             assert not _router_refusal(response), (port, method, url, response.text)
             # 501: Triton's named repositories, which we answer as Triton's own server does.
             assert response.status_code < 500 or response.status_code == 501, (port, url)
