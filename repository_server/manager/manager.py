@@ -208,7 +208,7 @@ class ModelManager:
             # chooses again, so with latest 1 the previous version keeps serving.
         held_because = None
         if keep_serving_on_failure and (failures or not selected):
-            held_because = f"the load failed ({self._why_nothing_loads(record, desired)})"
+            held_because = f"because the load failed ({self._why_nothing_loads(record, desired)})"
         self._retire_unselected(record, desired, selected, held_because)
         return failures
 

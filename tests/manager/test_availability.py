@@ -63,7 +63,8 @@ async def test_policy_naming_a_broken_version_keeps_the_serving_one(harness, rep
     assert harness.states("m") == {4: ("UNAVAILABLE", "unloaded"), 5: ("READY", "")}
 
 
-async def test_explicit_load_that_fails_leaves_what_served_serving(harness, repository):
+async def test_explicit_load_that_fails_leaves_what_served_serving(harness, repository, caplog):
+    caplog.set_level(logging.INFO, "repository_server.states")
     for version in (1, 2, 3, 4):
         repository.add_version("m", version)
     repository.break_version("m", 5)
@@ -88,6 +89,11 @@ async def test_explicit_load_that_fails_leaves_what_served_serving(harness, repo
     await harness.drained()
     assert ready(harness, "m") == {1, 4}
     assert await harness.infer("m") == 4.0
+    assert (
+        "WARNING",
+        "model m version 4: no longer selected by the version policy; it serves on because the "
+        "load failed (version 5 failed to load)",
+    ) in state_lines(caplog)
     # A load that succeeds applies the policy: what it does not select retires.
     await control.load("m", parse_config(specific(1), "m"))
     await harness.drained()
