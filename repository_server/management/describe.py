@@ -8,7 +8,8 @@ import asyncio
 from typing import Any
 
 from repository_server.dataplane import DataPlane
-from repository_server.errors import VersionNotFoundError
+from repository_server.errors import ModelNotFoundError, VersionNotFoundError
+from repository_server.management.errors import NoWorkerError
 from repository_server.management.lookup import known_record
 from repository_server.management.memory import process_rss_bytes
 from repository_server.management.registrations import RegistrationBook
@@ -17,6 +18,7 @@ from repository_server.manager.records import ModelRecord
 from repository_server.manager.served import ServedVersion
 from repository_server.manager.states import VersionStatus
 from repository_server.repository.config import ModelConfig
+from repository_server.settings import ControlMode
 
 _GPU_DEVICES = ("cuda", "gpu")
 
@@ -38,8 +40,16 @@ class Describer:
     async def describe(
         self, name: str, version: int | None, *, all_versions: bool, customized: bool
     ) -> list[dict[str, Any]]:
-        """Without a version: the default one, or every version while none is READY."""
-        record, rows = known_record(self.manager, name)
+        """Without a version: the default one, or every version while none is READY.
+        `customized` (one version only, not `all`) asks a worker for the model's metadata."""
+        try:
+            record, rows = known_record(self.manager, name)
+        except ModelNotFoundError:
+            if name not in self.book.registering_names():
+                raise
+            # Registered a moment ago: its folder is being read before its first load.
+            return [{"modelName": name, "modelUrl": self.book.model_url(name), "state": "LOADING"}]
+        customized = customized and not all_versions
         if version is not None:
             rows = [row for row in rows if row.version == version]
             if not rows:
@@ -67,7 +77,7 @@ class Describer:
             if registration is not None and registration.handler:
                 entry["handler"] = registration.handler
             entry.update(self._settings_of(record, row.version, config, served))
-            entry["loadedAtStartup"] = registration is None and record.loaded_at_startup
+            entry["loadedAtStartup"] = registration is None and self._loaded_at_start(name)
             entry["workers"] = self._workers(served, memory)
             if served is not None:
                 scheduler = scheduler_of(served)
@@ -78,9 +88,18 @@ class Describer:
         entry["state"] = row.state.value
         if row.reason:
             entry["reason"] = row.reason
-        if customized and served is not None:
-            entry["customizedMetadata"] = await asyncio.to_thread(served.loaded.describe)
+        if customized:
+            entry["customizedMetadata"] = await self._customized(name, served)
         return entry
+
+    @staticmethod
+    async def _customized(name: str, served: ServedVersion | None) -> Any:
+        if served is None or scheduler_of(served).workers == 0:
+            raise NoWorkerError(
+                f'Model "{name}" has no worker to serve describe request. '
+                "Please use scale workers API to add workers."
+            )
+        return await asyncio.to_thread(served.loaded.describe)
 
     @staticmethod
     def _served(record: ModelRecord, version: int | None) -> ServedVersion | None:
@@ -109,6 +128,14 @@ class Describer:
             "maxRetryTimeoutInSec": retry,
             "deviceType": "gpu" if device.startswith(_GPU_DEVICES) else "cpu",
         }
+
+    def _loaded_at_start(self, name: str) -> bool:
+        """Loaded because the server was started so: every model in NONE and POLL mode (also
+        ones added later in POLL mode), the --load-model ones in EXPLICIT mode."""
+        if self.controller.mode is not ControlMode.EXPLICIT:
+            return True
+        wanted = self.controller.load_models
+        return "*" in wanted or name in wanted
 
     @staticmethod
     def _workers(served: ServedVersion | None, memory: int) -> list[dict[str, Any]]:

@@ -17,3 +17,10 @@ def control_mode_forbids(action: str, mode: ControlMode) -> MethodNotAllowedErro
         f"{action} is not allowed in model control mode '{mode}': models follow the repository. "
         "Start the server with --model-control-mode explicit to register and unregister models."
     )
+
+
+class NoWorkerError(ServerError):
+    """A call that needs a worker of a version that has none (TorchServe's 503)."""
+
+    status = 503
+    torchserve_type = "ServiceUnavailableException"

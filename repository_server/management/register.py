@@ -31,11 +31,13 @@ from repository_server.errors import (
 from repository_server.management.errors import control_mode_forbids
 from repository_server.management.params import RequestParams
 from repository_server.management.registrations import (
+    Change,
     Registration,
     RegistrationBook,
     remove_folder,
 )
 from repository_server.management.served import scheduler_of
+from repository_server.management.workers import forget_worker_counts
 from repository_server.repository.config import DynamicBatching, ModelConfig
 from repository_server.repository.layout import is_valid_model_name
 from repository_server.settings import ControlMode
@@ -44,14 +46,30 @@ from repository_server.sources import (
     ModelSource,
     resolve_model_url,
 )
-from repository_server.sources.archives import archive_stem
+from repository_server.sources.archives import archive_stem, archive_suffix
+from repository_server.sources.manifest import known_runtime
+from repository_server.sources.unpack import FolderExistsError
 
 logger = logging.getLogger(__name__)
 
-# TorchServe's runtimes; we run no handler code, so they are only recorded.
-RUNTIMES = ("python", "python3", "LSP")
 # TorchServe's max_batch_delay default (ms) when batch_size turns batching on.
 DEFAULT_MAX_BATCH_DELAY_MS = 100
+# The values TorchServe's clients send to mean "not given: use the model's or the default".
+BATCH_SIZE_SENTINEL = -1
+MAX_BATCH_DELAY_SENTINEL = -100
+RESPONSE_TIMEOUT_SENTINEL = -1
+
+
+def given_value(name: str, number: int, minimum: int, sentinel: int | None) -> int | None:
+    """`number`, or None for TorchServe's "use the default" sentinel; under `minimum` is a 400."""
+    if number == sentinel:
+        return None
+    if number < minimum:
+        default = "" if sentinel is None else f" (or {sentinel} for the default)"
+        raise InvalidRequestError(
+            f"Parameter {name} must be at least {minimum}{default}, not {number}"
+        )
+    return number
 
 
 class SourceNotFoundError(ServerError):
@@ -87,31 +105,43 @@ class RegisterRequest:
             raise InvalidRequestError("Parameter url is required.")
         runtime = params.text("runtime")
         if runtime is not None:
-            runtime = next((known for known in RUNTIMES if known.lower() == runtime.lower()), None)
+            runtime = known_runtime(runtime)
             if runtime is None:
                 raise InvalidRequestError(f"Invalid RuntimeType value: {params.text('runtime')}")
 
-        def optional(name: str, minimum: int) -> int | None:
-            return params.integer(name, 0, minimum=minimum) if name in params else None
+        def optional(name: str, minimum: int, sentinel: int | None = None) -> int | None:
+            if name not in params:
+                return None
+            return given_value(name, params.integer(name, 0), minimum, sentinel)
 
+        # TorchServe reads a batch_size that is not an integer as its default.
+        batch_size = params.lenient_integer("batch_size", BATCH_SIZE_SENTINEL)
         return cls(
             url=url,
             model_name=params.text("model_name") or None,
-            batch_size=optional("batch_size", 1),
-            max_batch_delay_ms=optional("max_batch_delay", 0),
+            batch_size=given_value("batch_size", batch_size, 1, BATCH_SIZE_SENTINEL),
+            max_batch_delay_ms=optional("max_batch_delay", 0, MAX_BATCH_DELAY_SENTINEL),
             initial_workers=optional("initial_workers", 0),
             synchronous=params.flag("synchronous", True),
-            response_timeout=optional("response_timeout", 1),
+            response_timeout=optional("response_timeout", 1, RESPONSE_TIMEOUT_SENTINEL),
             handler=params.text("handler") or None,
             runtime=runtime,
         )
 
     def intended_name(self) -> str:
-        """The model name the registration would create, known before anything is fetched."""
+        """The model name the registration would create, known before anything is fetched
+        (an archive's manifest may still name it otherwise: see `name_is_final`)."""
         if self.model_name is not None:
             return self.model_name
+        return archive_stem(self._file_name())
+
+    def name_is_final(self) -> bool:
+        """Whether `intended_name` is sure: a name given, or a repository folder's name."""
+        return self.model_name is not None or archive_suffix(self._file_name()) is None
+
+    def _file_name(self) -> str:
         path = urlsplit(self.url).path if urlsplit(self.url).scheme else self.url
-        return archive_stem(unquote(path).rsplit("/", 1)[-1])
+        return unquote(path).rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -150,7 +180,13 @@ def config_override(config: ModelConfig, request: RegisterRequest) -> ModelConfi
 
 
 class Registrar:
-    """Registers models; a second registration of a model is refused while one runs."""
+    """Registers models; other changes of a model wait (409) while its registration runs.
+
+    A registration that fails, answered 500 or after a 202, leaves nothing behind, as TorchServe
+    unregisters a model whose workers fail: every version is unloaded (also those that did load:
+    the registration as a whole failed), a folder unpacked for it is removed, and describe, list
+    and `/ping` no longer know the model. A folder that was in the repository stays.
+    """
 
     def __init__(self, plane: DataPlane, book: RegistrationBook) -> None:
         self.plane = plane
@@ -158,33 +194,41 @@ class Registrar:
         self.manager = plane.manager
         self.controller = plane.controller
         self.book = book
-        self._registering: set[str] = set()
-        self._background: set[asyncio.Task[None]] = set()
+        self._background: set[asyncio.Task[str]] = set()
 
     async def register(self, request: RegisterRequest) -> RegisterOutcome:
         if self.controller.mode is not ControlMode.EXPLICIT:
             raise control_mode_forbids("Registering a model", self.controller.mode)
         if not self.controller.started or self.server.exiting:
             raise ServerNotReadyError("Server not ready: models cannot be registered now")
-        name = request.intended_name()
-        if is_valid_model_name(name):
-            self._refuse_registered(name)
-        self._registering.add(name)
+        intended = request.intended_name()
+        reserved = request.name_is_final() and is_valid_model_name(intended)
+        if reserved:
+            self._refuse_registered(intended)
+            self.book.begin(intended, Change.REGISTERING)
         try:
             source, override = await self._prepare(request)
         finally:
-            self._registering.discard(name)
+            if reserved:
+                self.book.end(intended)
         name = source.name
-        self._registering.add(name)
+        try:
+            # A .mar's manifest may name the model otherwise than its URL does.
+            self._refuse_registered(name)
+        except ConflictError:
+            if source.unpacked:
+                await remove_folder(source.folder)
+            raise
+        self.book.begin(name, Change.REGISTERING)
         # Loading continues even if the client goes away: it always ends in a known state.
         task = asyncio.create_task(self._load(source, request, override))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         task.add_done_callback(lambda done: self._log_failure(name, done))
-        if not request.synchronous:
+        # With no workers to wait for, TorchServe answers once the model is registered.
+        if not request.synchronous and request.initial_workers != 0:
             return RegisterOutcome(202, "Processing worker updates...")
-        await asyncio.shield(task)
-        return RegisterOutcome(200, self._registered_message(name))
+        return RegisterOutcome(200, await asyncio.shield(task))
 
     async def _prepare(self, request: RegisterRequest) -> tuple[ModelSource, ModelConfig | None]:
         """The model folder and its config override; every request error is found here, before
@@ -193,6 +237,9 @@ class Registrar:
             source = await asyncio.to_thread(self._resolve, request)
         except ModelNotFoundError as error:
             raise SourceNotFoundError(error.message) from None
+        except FolderExistsError as error:
+            self._refuse_loaded(error.name)  # the truer 409 when it is registered
+            raise
         try:
             return source, await self._override(source.name, request)
         except BaseException:
@@ -201,8 +248,10 @@ class Registrar:
             raise
 
     def _refuse_registered(self, name: str) -> None:
-        if name in self._registering:
-            raise ConflictError(f"Model {name} is being registered; wait for it to finish")
+        self.book.refuse_while_changing(name)
+        self._refuse_loaded(name)
+
+    def _refuse_loaded(self, name: str) -> None:
         record = self.manager.record(name)
         if record is not None and record.default_version is not None:
             raise ConflictError(
@@ -222,24 +271,37 @@ class Registrar:
 
     async def _load(
         self, source: ModelSource, request: RegisterRequest, override: ModelConfig | None
-    ) -> None:
+    ) -> str:
+        """Loads the model; returns the 200 answer's message, computed before other changes of
+        the model are let in."""
         name = source.name
         try:
             if request.initial_workers is not None:
                 self.manager.model_workers[name] = request.initial_workers
-            self.book.add(Registration(source, request.handler, request.runtime))
+            manifest = source.manifest
+            handler = request.handler or (manifest and manifest.handler)
+            runtime = request.runtime or (manifest and manifest.runtime)
+            self.book.add(Registration(source, handler or None, runtime or None))
             await self.controller.load(name, override)
+            return self._registered_message(name)
         except BaseException as error:
-            await self.book.forget(name)
-            if request.initial_workers is not None:
-                self.manager.model_workers.pop(name, None)
+            await self._undo(name, unload=isinstance(error, Exception))
             if isinstance(error, LoadFailedError):
                 raise RegistrationFailedError(error.message) from None
             raise
         finally:
-            self._registering.discard(name)
-            # Even a failed load may have loaded some versions: snapshots follow what is.
+            self.book.end(name)
             self.server.notify_changed(f"register {name}")
+
+    async def _undo(self, name: str, *, unload: bool) -> None:
+        """Unregisters what the failed registration left: versions loaded or failed, worker
+        counts, the registration and a folder unpacked for it."""
+        try:
+            if unload:
+                await self.controller.unload(name)
+        finally:
+            forget_worker_counts(self.manager, name)
+            await self.book.forget(name)
 
     async def _override(self, name: str, request: RegisterRequest) -> ModelConfig | None:
         entry = await asyncio.to_thread(self.controller.scanner.scan_model, name)
@@ -258,7 +320,7 @@ class Registrar:
         return message
 
     @staticmethod
-    def _log_failure(name: str, task: asyncio.Task[None]) -> None:
+    def _log_failure(name: str, task: asyncio.Task[str]) -> None:
         if task.cancelled():
             return
         error = task.exception()

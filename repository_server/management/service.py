@@ -16,7 +16,9 @@ from repository_server.management.workers import WorkerScaler
 
 class ManagementService:
     """Each change (register, scale, unregister, set-default) is told to
-    `ModelServer.notify_changed`, so config snapshots follow it."""
+    `ModelServer.notify_changed`, so config snapshots follow it. While a model is being
+    registered or unregistered, list and describe show it and the other changes of it answer
+    409."""
 
     def __init__(self, plane: DataPlane) -> None:
         self.plane = plane
@@ -24,13 +26,14 @@ class ManagementService:
         self.registrations = RegistrationBook()
         self.registrar = Registrar(plane, self.registrations)
         self.describer = Describer(plane, self.registrations)
-        self.scaler = WorkerScaler(plane.manager, plane.server.notify_changed)
+        self.scaler = WorkerScaler(plane.manager, self.registrations, plane.server.notify_changed)
         self.unregistrar = Unregistrar(plane, self.registrations)
 
     def list_models(self, limit: int, token: int) -> dict[str, Any]:
         return list_models(self.manager, self.registrations, limit, token)
 
     def set_default(self, name: str, version: int) -> str:
+        self.registrations.refuse_while_changing(name)
         message = set_default_version(self.manager, name, version)
         self.plane.server.notify_changed(f"set-default {name} {version}")
         return message

@@ -12,7 +12,9 @@ from repository_server.dataplane import DataPlane
 from repository_server.errors import ForbiddenError, ServerNotReadyError
 from repository_server.management.errors import control_mode_forbids
 from repository_server.management.lookup import known_record, require_version
-from repository_server.management.registrations import RegistrationBook
+from repository_server.management.registrations import Change, RegistrationBook
+from repository_server.management.workers import forget_worker_counts
+from repository_server.manager.records import ModelRecord
 from repository_server.settings import ControlMode
 
 
@@ -28,7 +30,16 @@ class Unregistrar:
             raise control_mode_forbids("Unregistering a model", self.controller.mode)
         if not self.controller.started or self.server.exiting:
             raise ServerNotReadyError("Server not ready: models cannot be unregistered now")
+        self.book.refuse_while_changing(name)  # 409 while it is being registered
         record, _ = known_record(self.manager, name)
+        # A registration of the name waits until the unload is done (409 meanwhile).
+        self.book.begin(name, Change.UNREGISTERING)
+        try:
+            return await self._unregister(record, name, version)
+        finally:
+            self.book.end(name)
+
+    async def _unregister(self, record: ModelRecord, name: str, version: int | None) -> str:
         if version is not None:
             require_version(self.manager, name, version)
             self.manager.get(name, version)  # 404 for an unknown version, 503 if not READY
@@ -41,14 +52,6 @@ class Unregistrar:
                 return f'Model "{name}" unregistered'
         await self.controller.unload(name)
         self.server.notify_changed(f"unregister {name}")
-        self._forget_worker_counts(name)
+        forget_worker_counts(self.manager, name)
         await self.book.forget(name)
         return f'Model "{name}" unregistered'
-
-    def _forget_worker_counts(self, name: str) -> None:
-        """A model registered again starts from its config's worker count, as a new one."""
-        self.manager.model_workers.pop(name, None)
-        for key in [key for key in self.manager.worker_overrides if key[0] == name]:
-            del self.manager.worker_overrides[key]
-        for key in [key for key in self.manager.max_workers if key[0] == name]:
-            del self.manager.max_workers[key]

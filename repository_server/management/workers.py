@@ -12,9 +12,10 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from repository_server.errors import InvalidRequestError, ModelNotFoundError
-from repository_server.management.lookup import require_version
+from repository_server.errors import InvalidRequestError, ServerNotReadyError
+from repository_server.management.lookup import known_record, require_version
 from repository_server.management.params import RequestParams
+from repository_server.management.registrations import RegistrationBook
 from repository_server.management.served import scheduler_of
 from repository_server.manager.manager import ModelManager
 from repository_server.manager.served import ServedVersion
@@ -52,18 +53,38 @@ class ScaleOutcome:
     message: str
 
 
+def forget_worker_counts(manager: ModelManager, name: str) -> None:
+    """A model registered again starts from its config's worker count, as a new one."""
+    manager.model_workers.pop(name, None)
+    for key in [key for key in manager.worker_overrides if key[0] == name]:
+        del manager.worker_overrides[key]
+    for key in [key for key in manager.max_workers if key[0] == name]:
+        del manager.max_workers[key]
+
+
 class WorkerScaler:
-    def __init__(self, manager: ModelManager, notify_changed: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        manager: ModelManager,
+        book: RegistrationBook,
+        notify_changed: Callable[[str], None],
+    ) -> None:
         self.manager = manager
+        self.book = book
         self.notify_changed = notify_changed
 
     def _targets(self, name: str, version: int | None) -> list[ServedVersion]:
+        self.book.refuse_while_changing(name)
         if version is not None:
             require_version(self.manager, name, version)
             return [self.manager.get(name, version)]
-        record = self.manager.record(name)
-        if record is None or not record.ready:
-            raise ModelNotFoundError(name)
+        record, rows = known_record(self.manager, name)
+        if not record.ready:
+            states = ", ".join(f"{row.version}: {row.state}" for row in rows)
+            raise ServerNotReadyError(
+                f"Model {name} has no READY version to scale (versions {states}); "
+                f"GET /models/{name} tells why"
+            )
         return list(record.ready.values())
 
     async def scale(self, name: str, version: int | None, request: ScaleRequest) -> ScaleOutcome:

@@ -7,8 +7,11 @@ is ever copied into the model store (TorchServe's CVE-2024-35198 copied first, c
 
 Statuses follow TorchServe: 404 ModelNotFoundException for a URL outside `allowed_urls`, a `..`
 or absolute path, a missing file or an unset model store; 400 for an unsupported scheme, a bad
-name or a bad archive, DownloadArchiveException for a failed download; 409 when the target model
-folder already exists.
+name or a bad archive, DownloadArchiveException for a failed download, InvalidModelException for
+a bad `MAR-INF/MANIFEST.json`; 409 when the target model folder already exists.
+
+An archive's model is named `model_name`, else its manifest's `modelName`, else the archive's
+file name without its suffix.
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from repository_server.errors import InvalidRequestError, ModelNotFoundError
 from repository_server.repository.layout import is_valid_model_name
 from repository_server.sources.archives import ARCHIVE_SUFFIXES, archive_stem, archive_suffix
 from repository_server.sources.downloads import download_archive, refuse_unless_allowed
+from repository_server.sources.manifest import Manifest
 from repository_server.sources.names import validate_model_name
-from repository_server.sources.unpack import refuse_existing_folder, unpack_archive
+from repository_server.sources.unpack import refuse_existing_folder, unpack_model
 
 DEFAULT_MAX_DOWNLOAD_BYTES = 4 << 30
 DEFAULT_MAX_UNPACKED_BYTES = 16 << 30
@@ -51,6 +55,7 @@ class ModelSource:
     folder: Path
     url: str  # as the client sent it: TorchServe's `modelUrl`
     kind: SourceKind
+    manifest: Manifest | None = None  # a TorchServe archive's MAR-INF/MANIFEST.json
 
     @property
     def unpacked(self) -> bool:
@@ -72,8 +77,9 @@ def resolve_model_url(
 ) -> ModelSource:
     """Resolves `url` to a model folder in `repository`, downloading and unpacking as needed.
 
-    `model_name` names the folder an archive is unpacked into (default: the archive's name
-    without its suffix); a repository folder keeps its own name. Blocking: call it from a worker
+    `model_name` names the folder an archive is unpacked into (default: its manifest's
+    modelName, else the archive's name without its suffix); a repository folder keeps its own
+    name. Blocking: call it from a worker
     thread. Raises a ServerError whose message names the URL and the rule it broke.
     """
     if not url:
@@ -101,12 +107,17 @@ def resolve_model_url(
             )
         return ModelSource(url, repository / url, url, SourceKind.REPOSITORY)
     archive = _store_archive(url, model_store)
-    # The name as the client wrote it, not where a link in the store leads.
-    name = validate_model_name(model_name or archive_stem(Path(url).name))
-    folder = unpack_archive(
-        archive, repository / name, max_bytes=max_unpacked_bytes, max_files=max_files
+    unpacked = unpack_model(
+        archive,
+        repository,
+        model_name=model_name,
+        # The name as the client wrote it, not where a link in the store leads.
+        default_name=archive_stem(Path(url).name),
+        max_bytes=max_unpacked_bytes,
+        max_files=max_files,
     )
-    return ModelSource(name, folder, url, SourceKind.MODEL_STORE)
+    folder = unpacked.folder
+    return ModelSource(folder.name, folder, url, SourceKind.MODEL_STORE, unpacked.manifest)
 
 
 def _store_archive(url: str, model_store: Path | None) -> Path:
@@ -144,14 +155,23 @@ def _remote(
         raise InvalidRequestError(
             f"url {url} names no model archive: its path must end in one of {_KNOWN_ARCHIVES}"
         )
-    name = validate_model_name(model_name or archive_stem(file_name))
-    folder = repository / name
-    refuse_existing_folder(folder)  # before spending a download on it
+    # A name smuggling a path (`..%2F..%2Fx.zip`) is refused before anything is fetched.
+    stem = validate_model_name(archive_stem(file_name))
+    if model_name is not None:
+        refuse_existing_folder(repository / validate_model_name(model_name))  # before downloading
     # A hidden folder beside the models: same file system for the unpack, ignored by the scanner.
-    with tempfile.TemporaryDirectory(prefix=f".{name}.download-", dir=repository) as scratch:
-        archive = Path(scratch) / f"{name}{suffix}"
+    with tempfile.TemporaryDirectory(prefix=".download-", dir=repository) as scratch:
+        archive = Path(scratch) / file_name  # named as the URL names it, for the errors
         download_archive(
             url, archive, allowed_urls=allowed_urls, max_bytes=max_download_bytes, timeout=timeout
         )
-        unpack_archive(archive, folder, max_bytes=max_unpacked_bytes, max_files=max_files)
-    return ModelSource(name, folder, url, SourceKind.REMOTE)
+        unpacked = unpack_model(
+            archive,
+            repository,
+            model_name=model_name,
+            default_name=stem,
+            max_bytes=max_unpacked_bytes,
+            max_files=max_files,
+        )
+    folder = unpacked.folder
+    return ModelSource(folder.name, folder, url, SourceKind.REMOTE, unpacked.manifest)

@@ -3,6 +3,7 @@ as a model folder, refused before anything is written when unsafe, removed on un
 
 from __future__ import annotations
 
+import json
 import tarfile
 from pathlib import Path
 
@@ -133,3 +134,82 @@ def test_a_redirect_to_a_url_outside_allowed_urls_is_refused(explicit: Deploymen
     assert f"Given URL {target} does not match any allowed URL(s)" in message
     assert "/elsewhere/redirected.zip" not in explicit.files.requested
     assert not (explicit.repository / "redirected").exists()
+
+
+def mar_manifest(name: str | None, version: str) -> bytes:
+    model = {"modelVersion": version, "handler": "image_classifier", "modelFile": "model.onnx"}
+    if name is not None:
+        model["modelName"] = name
+    return json.dumps({"runtime": "python", "model": model, "archiverVersion": "0.7.1"}).encode()
+
+
+def test_a_torchserve_mar_is_named_and_versioned_by_its_manifest(explicit, tmp_path):
+    make_archive(
+        explicit.store / "tsstyle.mar",
+        {
+            "MAR-INF/MANIFEST.json": mar_manifest("fromman", "2.0"),
+            "model.onnx": onnx_bytes(tmp_path, 2.0),
+        },
+    )
+    ts = explicit.torchserve
+    assert ts.register("url=tsstyle.mar") == (
+        'Model "fromman" Version: 2 registered with 1 initial workers'
+    )
+    assert ts.output("fromman", 2) == 2.0
+    (described,) = ts.describe("/models/fromman")
+    assert (described["modelUrl"], described["modelVersion"]) == ("tsstyle.mar", "2")
+    assert (described["runtime"], described["handler"]) == ("python", "image_classifier")
+    # Read, not unpacked: no MAR-INF folder for the scanner to warn about.
+    assert files_under(explicit.repository / "fromman") == {"2/model.onnx"}
+    assert "MAR-INF" not in explicit.server.log
+    assert ts.status(ts.management("DELETE", "/models/fromman")) == 'Model "fromman" unregistered'
+    assert not (explicit.repository / "fromman").exists()
+
+
+def test_a_mar_whose_manifest_cannot_be_used_is_refused(explicit, tmp_path):
+    model = onnx_bytes(tmp_path, 1.0)
+    make_archive(
+        explicit.store / "nomodel.mar",
+        {"MAR-INF/MANIFEST.json": b'{"runtime": "python"}', "model.onnx": model},
+    )
+    make_archive(
+        explicit.store / "halfver.mar",
+        {"MAR-INF/MANIFEST.json": mar_manifest("halfver", "1.5"), "model.onnx": model},
+    )
+    ts = explicit.torchserve
+    assert error_of(ts.management("POST", "/models?url=nomodel.mar")) == (
+        400,
+        "InvalidModelException",
+        "Missing Model entry in manifest file. (MAR-INF/MANIFEST.json of nomodel.mar)",
+    )
+    status, kind, message = error_of(ts.management("POST", "/models?url=halfver.mar"))
+    assert (status, kind) == (400, "InvalidModelException")
+    assert "model.modelVersion '1.5' cannot be served here" in message
+    assert not (explicit.repository / "nomodel").exists()
+    assert not (explicit.repository / "halfver").exists()
+    assert hidden_leftovers(explicit.repository) == []
+
+
+def test_an_unregistered_folder_in_the_way_is_named_without_server_paths(explicit, tmp_path):
+    (explicit.repository / "in_the_way" / "1").mkdir(parents=True)  # never registered
+    make_archive(explicit.store / "wanted.zip", {"1/model.onnx": onnx_bytes(tmp_path, 1.0)})
+    ts = explicit.torchserve
+    response = ts.management("POST", "/models?url=wanted.zip&model_name=in_the_way")
+    assert error_of(response) == (
+        409,
+        "ConflictStatusException",
+        "Model folder in_the_way already exists in the model repository; choose another model_name",
+    )
+    assert str(explicit.repository) not in response.text
+
+
+def test_an_archive_registered_twice_is_a_conflict_naming_the_registration(explicit, tmp_path):
+    make_archive(explicit.store / "doubled.zip", {"4/model.onnx": onnx_bytes(tmp_path, 4.0)})
+    ts = explicit.torchserve
+    ts.register("url=doubled.zip")
+    assert error_of(ts.management("POST", "/models?url=doubled.zip")) == (
+        409,
+        "ConflictStatusException",
+        "Model version 4 is already registered for model doubled",
+    )
+    assert ts.output("doubled") == 4.0

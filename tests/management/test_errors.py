@@ -78,9 +78,26 @@ def test_a_model_that_fails_to_load_answers_500_with_the_cause(explicit: Deploym
     status, kind, message = error_of(explicit.torchserve.management("POST", "/models?url=broken"))
     assert (status, kind) == (500, "InternalServerException")
     assert "broken" in message and "model.onnx" in message
-    (described,) = explicit.torchserve.describe("/models/broken")
-    assert described["state"] == "UNAVAILABLE" and "model.onnx" in described["reason"]
-    assert described["workers"] == []
+
+
+def test_describe_customized_needs_a_worker(explicit: Deployment):
+    add_model_folder(explicit.repository, "idle_described", (1, 2), all_versions=True)
+    ts = explicit.torchserve
+    ts.register("url=idle_described")
+    scaled = ts.management("PUT", "/models/idle_described/2?min_worker=0&synchronous=true")
+    assert scaled.status_code == 200, scaled.text
+    assert error_of(ts.management("GET", "/models/idle_described?customized=true")) == (
+        503,
+        "ServiceUnavailableException",
+        'Model "idle_described" has no worker to serve describe request. '
+        "Please use scale workers API to add workers.",
+    )
+    # Version 1 still has its worker; `all` never carries customized metadata.
+    (one,) = ts.describe("/models/idle_described/1?customized=true")
+    assert one["customizedMetadata"]["backend"] == "onnxruntime"
+    everything = ts.describe("/models/idle_described/all?customized=true")
+    assert [entry["modelVersion"] for entry in everything] == ["1", "2"]
+    assert all("customizedMetadata" not in entry for entry in everything)
 
 
 @pytest.mark.parametrize("synchronous", ["true", "false"])

@@ -55,8 +55,12 @@ def test_describe_list_scale_and_set_default_work(poll: Deployment):
     ts = poll.torchserve
     (described,) = ts.describe("/models/mlp")
     assert (described["modelUrl"], described["loadedAtStartup"]) == ("mlp", True)
+    # A model that failed is listed too: describe tells why (see below).
     assert torchserve_body(ts.management("GET", "/models")) == {
-        "models": [{"modelName": "mlp", "modelUrl": "mlp"}]
+        "models": [
+            {"modelName": "broken", "modelUrl": "broken"},
+            {"modelName": "mlp", "modelUrl": "mlp"},
+        ]
     }
     scaled = ts.management("PUT", "/models/mlp?min_worker=2&synchronous=true")
     assert ts.status(scaled) == "Workers scaled to 2 for model: mlp"

@@ -7,7 +7,7 @@ import pytest
 
 from repository_server.errors import InvalidRequestError
 from repository_server.management import RegisterRequest, RequestParams, ScaleRequest
-from repository_server.management.listing import page_bounds
+from repository_server.management.listing import next_page_token, page_bounds
 from repository_server.management.register import config_override
 from repository_server.repository.config import DynamicBatching, ModelConfig
 
@@ -46,6 +46,22 @@ def test_paging_follows_torchserve():
     assert page_bounds(RequestParams({"limit": "0"})) == (0, 0)
 
 
+@pytest.mark.parametrize(
+    ("token", "limit", "total", "expected"),
+    [
+        (0, 2, 5, "2"),
+        (2, 2, 5, "4"),
+        (4, 2, 5, None),  # the last page
+        (3, 2, 5, None),  # ends exactly at the end: no token to an empty page
+        (0, 100, 7, None),
+        (9, 2, 5, None),  # past the end
+        (0, 0, 5, None),  # limit=0 would hand out the same token forever
+    ],
+)
+def test_a_next_page_token_only_when_a_next_page_holds_models(token, limit, total, expected):
+    assert next_page_token(token, limit, total) == expected
+
+
 def test_register_request_defaults():
     request = RegisterRequest.parse(RequestParams({"url": "mlp"}))
     assert request == RegisterRequest(url="mlp", synchronous=True)
@@ -80,7 +96,18 @@ def test_register_request_reads_every_torchserve_parameter():
     [
         ({}, "Parameter url is required."),
         ({"url": "m", "runtime": "InvalidRuntime"}, "Invalid RuntimeType value: InvalidRuntime"),
-        ({"url": "m", "batch_size": "0"}, "Parameter batch_size must be at least 1, not 0"),
+        (
+            {"url": "m", "batch_size": "0"},
+            "Parameter batch_size must be at least 1 (or -1 for the default), not 0",
+        ),
+        (
+            {"url": "m", "max_batch_delay": "-5"},
+            "Parameter max_batch_delay must be at least 0 (or -100 for the default), not -5",
+        ),
+        (
+            {"url": "m", "response_timeout": "0"},
+            "Parameter response_timeout must be at least 1 (or -1 for the default), not 0",
+        ),
         ({"url": "m", "initial_workers": "-1"}, "Parameter initial_workers must be at least 0"),
         ({"url": "m", "response_timeout": "soon"}, "Parameter response_timeout must be an integer"),
     ],
@@ -89,6 +116,45 @@ def test_register_request_errors(params, message):
     with pytest.raises(InvalidRequestError) as caught:
         RegisterRequest.parse(RequestParams(params))
     assert caught.value.message.startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"batch_size": "-1"}, (None, None, None)),
+        ({"batch_size": "abc"}, (None, None, None)),  # TorchServe: not an integer -> default
+        ({"batch_size": "2.5"}, (None, None, None)),
+        ({"max_batch_delay": "-100"}, (None, None, None)),
+        ({"response_timeout": "-1"}, (None, None, None)),
+        ({"batch_size": -1, "max_batch_delay": -100, "response_timeout": -1}, (None, None, None)),
+        ({"batch_size": "4", "max_batch_delay": "0", "response_timeout": "1"}, (4, 0, 1)),
+    ],
+)
+def test_torchserve_s_use_the_default_values_mean_not_given(params, expected):
+    request = RegisterRequest.parse(RequestParams({"url": "m", **params}))
+    assert (request.batch_size, request.max_batch_delay_ms, request.response_timeout) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"batch_size": "-2"}, "Parameter batch_size must be at least 1 (or -1 for the default)"),
+        ({"max_batch_delay": "soon"}, "Parameter max_batch_delay must be an integer"),
+        ({"response_timeout": "-5"}, "Parameter response_timeout must be at least 1 (or -1"),
+    ],
+)
+def test_other_values_under_the_minimum_stay_refused(params, message):
+    with pytest.raises(InvalidRequestError) as caught:
+        RegisterRequest.parse(RequestParams({"url": "m", **params}))
+    assert caught.value.message.startswith(message)
+
+
+def test_only_a_repository_folder_or_a_given_name_is_final():
+    assert RegisterRequest(url="mlp").name_is_final()
+    assert RegisterRequest(url="a.mar", model_name="b").name_is_final()
+    # An archive's manifest may name its model.
+    assert not RegisterRequest(url="a.mar").name_is_final()
+    assert not RegisterRequest(url="https://example.com/x/a.tar.gz").name_is_final()
 
 
 def test_scale_request_defaults_and_errors():

@@ -203,9 +203,10 @@ def test_list_models_and_its_pages(explicit: Deployment):
             {"modelName": "pager_b", "modelUrl": "pager_b"},
         ],
     }
-    # TorchServe hands out a token at the exact end too, pointing at an empty page.
+    # No token at the exact end (TorchServe's would point at an empty page), nor for limit=0.
     last = torchserve_body(ts.management("GET", f"/models?limit=1&next_page_token={total - 1}"))
-    assert last["nextPageToken"] == str(total)
+    assert last == {"models": [{"modelName": names[-1], "modelUrl": names[-1]}]}
+    assert torchserve_body(ts.management("GET", "/models?limit=0")) == {"models": []}
     assert torchserve_body(ts.management("GET", f"/models?next_page_token={total}")) == {
         "models": []
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def test_a_bad_model_name_is_refused_before_unpacking(repository: Path, store: P
 def test_unpacking_onto_an_existing_model_is_a_conflict(repository: Path, store: Path) -> None:
     make_zip(store / "mlp.zip", MODEL)
     resolve("mlp.zip", repository, store)
-    refused(ConflictError, 409, "Model folder 'mlp' already exists", "mlp.zip", repository, store)
+    refused(ConflictError, 409, "Model folder mlp already exists", "mlp.zip", repository, store)
 
 
 @pytest.mark.parametrize(
@@ -366,6 +367,31 @@ def test_an_existing_model_is_a_conflict_before_downloading(
     repository: Path, file_server: FileServer
 ) -> None:
     (repository / "mlp").mkdir()
-    url = file_server.url("/mlp.zip")
-    refused(ConflictError, 409, "Model folder 'mlp' already exists", url, repository, None, (".*",))
+    url = file_server.url("/any.zip")
+    refused(
+        ConflictError,
+        409,
+        "Model folder mlp already exists",
+        url,
+        repository,
+        None,
+        (".*",),
+        model_name="mlp",
+    )
     assert file_server.requested == []
+
+
+def test_a_downloaded_mar_is_named_by_its_manifest(
+    repository: Path, file_server: FileServer, tmp_path: Path
+) -> None:
+    (repository / "mlp").mkdir()  # the URL's name is taken, the manifest's is not
+    manifest = json.dumps({"model": {"modelName": "renamed", "modelVersion": "3.0"}}).encode()
+    archive = make_zip(
+        tmp_path / "mlp.mar", {"MAR-INF/MANIFEST.json": manifest, "model.onnx": b"onnx"}
+    )
+    url = file_server.serve("/mlp.mar", archive.read_bytes())
+    source = resolve(url, repository, None, (".*",))
+    assert (source.name, source.kind, source.url) == ("renamed", SourceKind.REMOTE, url)
+    assert source.manifest is not None and source.manifest.version == 3
+    assert files_under(repository / "renamed") == {"3/model.onnx"}
+    assert sorted(path.name for path in repository.iterdir()) == ["mlp", "renamed"]
