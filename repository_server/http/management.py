@@ -32,6 +32,7 @@ from repository_server.http.v2 import V2Endpoints, repository_routes
 from repository_server.management import (
     ManagementService,
     RegisterRequest,
+    RegistrationBook,
     RequestParams,
     ScaleRequest,
 )
@@ -186,8 +187,10 @@ def _too_large(scope: Scope, message: str) -> Response:
     return torchserve_error(413, "BadRequestException", message)
 
 
-def create_management_app(plane: DataPlane) -> Starlette:
-    service = ManagementService(plane)
+def create_management_app(
+    plane: DataPlane, registrations: RegistrationBook | None = None
+) -> Starlette:
+    service = ManagementService(plane, registrations)
     routes = [
         *management_routes(ManagementEndpoints(service)),
         *repository_routes(V2Endpoints(plane)),

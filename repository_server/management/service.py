@@ -20,10 +20,12 @@ class ManagementService:
     registered or unregistered, list and describe show it and the other changes of it answer
     409."""
 
-    def __init__(self, plane: DataPlane) -> None:
+    def __init__(self, plane: DataPlane, registrations: RegistrationBook | None = None) -> None:
+        """`registrations`: a book shared with the config snapshots (they record and restore
+        each registration's handler, runtime and URL); a new one when not given."""
         self.plane = plane
         self.manager = plane.manager
-        self.registrations = RegistrationBook()
+        self.registrations = registrations if registrations is not None else RegistrationBook()
         self.registrar = Registrar(plane, self.registrations)
         self.describer = Describer(plane, self.registrations)
         self.scaler = WorkerScaler(plane.manager, self.registrations, plane.server.notify_changed)

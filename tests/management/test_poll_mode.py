@@ -76,6 +76,13 @@ def test_a_model_that_failed_is_described_with_its_reason(poll: Deployment):
     assert "broken/1/model.onnx" in described["reason"]
     assert described["workers"] == []
     assert "jobQueueStatus" not in described
+    # Known, so not 404: nothing loaded to scale, and describe tells why.
+    assert error_of(poll.torchserve.management("PUT", "/models/broken?min_worker=2")) == (
+        503,
+        "ServiceUnavailableException",
+        "Model broken has no READY version to scale (versions 1: UNAVAILABLE); "
+        "GET /models/broken tells why",
+    )
 
 
 def test_binding_every_interface_without_a_token_is_warned_about(
