@@ -247,6 +247,10 @@ def test_a_config_as_triton_prints_it_is_read():
         ),
         ({"sequence_batching": {}}, "unknown field 'sequence_batching'"),
         (
+            {"instance_group": [{"count": 129}]},
+            "instance_group[0].count: 129 is greater than the maximum of 128",
+        ),
+        (
             {"parameters": {"job_queue_size": "0"}},
             "parameters.job_queue_size: '0' is not an integer >= 1",
         ),
