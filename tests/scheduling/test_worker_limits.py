@@ -80,8 +80,9 @@ def test_a_thread_that_cannot_start_leaves_the_workers_as_they_were() -> None:
     async def scenario() -> None:
         scheduler = scheduler_for(GatedModel(), workers=1)
         try:
-            # A stack bigger than any address space: the next thread cannot be created.
-            previous = threading.stack_size(2**40)
+            # A 1 PiB stack, more than a process can map even with overcommit: the next thread
+            # cannot be created.
+            previous = threading.stack_size(2**50)
             try:
                 with pytest.raises(WorkerStartError) as caught:
                     scheduler.scale(3)
