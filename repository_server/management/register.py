@@ -40,6 +40,7 @@ from repository_server.management.served import scheduler_of
 from repository_server.management.workers import forget_worker_counts
 from repository_server.repository.config import DynamicBatching, ModelConfig
 from repository_server.repository.layout import is_valid_model_name
+from repository_server.scheduling import check_worker_count
 from repository_server.settings import ControlMode
 from repository_server.sources import (
     DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -121,7 +122,7 @@ class RegisterRequest:
             model_name=params.text("model_name") or None,
             batch_size=given_value("batch_size", batch_size, 1, BATCH_SIZE_SENTINEL),
             max_batch_delay_ms=optional("max_batch_delay", 0, MAX_BATCH_DELAY_SENTINEL),
-            initial_workers=optional("initial_workers", 0),
+            initial_workers=_within_limit(optional("initial_workers", 0)),
             synchronous=params.flag("synchronous", True),
             response_timeout=optional("response_timeout", 1, RESPONSE_TIMEOUT_SENTINEL),
             handler=params.text("handler") or None,
@@ -326,3 +327,9 @@ class Registrar:
         error = task.exception()
         if error is not None:
             logger.error("registering model %s failed: %s", name, error)
+
+
+def _within_limit(initial_workers: int | None) -> int | None:
+    if initial_workers is not None:
+        check_worker_count(initial_workers, "initial_workers")
+    return initial_workers

@@ -19,6 +19,7 @@ from repository_server.management.registrations import RegistrationBook
 from repository_server.management.served import scheduler_of
 from repository_server.manager.manager import ModelManager
 from repository_server.manager.served import ServedVersion
+from repository_server.scheduling import check_worker_count
 
 ASYNC_MESSAGE = "Processing worker updates..."
 PARTIAL_MESSAGE = "Workers scaling in progress..."
@@ -34,7 +35,7 @@ class ScaleRequest:
 
     @classmethod
     def parse(cls, params: RequestParams) -> ScaleRequest:
-        min_worker = params.integer("min_worker", 1, minimum=0)
+        min_worker = check_worker_count(params.integer("min_worker", 1, minimum=0), "min_worker")
         max_worker = params.integer("max_worker", min_worker, minimum=0)
         if max_worker < min_worker:
             raise InvalidRequestError("max_worker cannot be less than min_worker.")

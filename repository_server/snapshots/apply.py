@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from repository_server.errors import ServerError
 from repository_server.manager.manager import ModelManager
 from repository_server.manager.records import ModelRecord
 from repository_server.model_server import ModelServer
@@ -69,7 +70,17 @@ def _restore_workers(manager: ModelManager, record: ModelRecord, model: ModelRes
         max_workers = manager.max_workers.get((record.name, version), workers)
         if (workers, max_workers) == (entry.min_workers, entry.max_workers):
             continue  # the server's own count: left to follow the model's config
-        manager.scale(record.name, version, entry.min_workers, entry.max_workers)
+        try:
+            manager.scale(record.name, version, entry.min_workers, entry.max_workers)
+        except ServerError as error:
+            logger.warning(
+                "model %s version %s: %d workers not restored: %s",
+                record.name,
+                version,
+                entry.min_workers,
+                error.message,
+            )
+            continue
         plural = "s" if entry.min_workers != 1 else ""
         done.append(f"version {version} {entry.min_workers} worker{plural}")
     return done

@@ -93,10 +93,13 @@ def test_registering_with_more_than_the_maximum_is_refused_and_loading_still_wor
         server, "POST", "/models?url=spare&initial_workers=100000&synchronous=true"
     )
     status, _, message = error(response)
-    # 400 once registration checks initial_workers up front; until then the load refuses it.
-    assert status in (400, 500)
-    assert f"100000 is more than the maximum of {MAXIMUM} workers per version" in message
-    management(server, "DELETE", "/models/spare")
+    assert status == 400
+    assert (
+        message
+        == f"initial_workers 100000 is more than the maximum of {MAXIMUM} workers per version"
+    )
+    # Refused before anything loaded: the model was never registered.
+    assert management(server, "GET", "/models/spare").status_code == 404
     registered = management(server, "POST", "/models?url=spare&initial_workers=2&synchronous=true")
     assert registered.status_code == 200, registered.text
     assert predict(server, "/predictions/spare").json() == [[2, 3, 4, 5]]
