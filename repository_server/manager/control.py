@@ -74,8 +74,9 @@ class RepositoryController:
         # Model name -> what to change in its config for the load at start (a restored
         # registration's batching); returns None to load the config as it is.
         self.start_adjustments: dict[str, Callable[[ModelConfig], ModelConfig | None]] = {}
-        # Models the start loads because a config snapshot names them: loaded by the start path,
-        # yet not "loaded at startup" (TorchServe leaves loadedAtStartup unset for them).
+        # Models the start loads because a config snapshot names them (set before start()):
+        # loaded by the start path, yet not "loaded at startup" (TorchServe leaves
+        # loadedAtStartup unset for snapshot-restored models).
         self.restored_models: set[str] = set()
         # The model folders seen by the last listing that worked: the index keeps showing them
         # while the repository cannot be read. And the unreadable-repository error last logged.
@@ -239,14 +240,15 @@ class RepositoryController:
     ) -> asyncio.Task[None]:
         """Queues a model's desired state; one applier per model takes only the newest, so a
         burst of rescans during a long load does not queue a load per rescan."""
-        self._pending[name] = (desired, forget, self._started_by_start(name, at_startup))
+        self._pending[name] = (desired, forget, self._counts_as_startup(name, at_startup))
         task = self._appliers.get(name)
         if task is None or task.done():
             task = asyncio.create_task(self._apply_pending(name))
             self._appliers[name] = task
         return task
 
-    def _started_by_start(self, name: str, at_start: bool) -> bool:
+    def _counts_as_startup(self, name: str, at_start: bool) -> bool:
+        """Whether a load by the start path marks the model loadedAtStartup."""
         return at_start and name not in self.restored_models
 
     async def _apply_pending(self, name: str) -> None:
@@ -293,7 +295,7 @@ class RepositoryController:
             desired,
             retry_failed=True,
             force=config_override is not None and not at_start,
-            at_startup=self._started_by_start(name, at_start),
+            at_startup=self._counts_as_startup(name, at_start),
             keep_serving_on_failure=True,
         )
         if desired.problem is not None:

@@ -2,8 +2,9 @@
 
 Given a model's desired state it loads, swaps and unloads versions, availability first: a new or
 changed version loads beside the one serving and takes over only once READY; a failed load never
-removes a version that was serving; a removed version stops taking requests at once, finishes
-the ones in flight, then frees its memory.
+removes a version that was serving, and a version the policy no longer selects serves on until
+one it selects is READY; a removed version stops taking requests at once, finishes the ones in
+flight, then frees its memory.
 """
 
 from __future__ import annotations
