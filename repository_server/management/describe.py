@@ -18,7 +18,6 @@ from repository_server.manager.records import ModelRecord
 from repository_server.manager.served import ServedVersion
 from repository_server.manager.states import VersionStatus
 from repository_server.repository.config import ModelConfig
-from repository_server.settings import ControlMode
 
 _GPU_DEVICES = ("cuda", "gpu")
 
@@ -77,7 +76,7 @@ class Describer:
             if registration is not None and registration.handler:
                 entry["handler"] = registration.handler
             entry.update(self._settings_of(record, row.version, config, served))
-            entry["loadedAtStartup"] = registration is None and self._loaded_at_start(name)
+            entry["loadedAtStartup"] = registration is None and record.loaded_at_startup
             entry["workers"] = self._workers(served, memory)
             if served is not None:
                 scheduler = scheduler_of(served)
@@ -128,14 +127,6 @@ class Describer:
             "maxRetryTimeoutInSec": retry,
             "deviceType": "gpu" if device.startswith(_GPU_DEVICES) else "cpu",
         }
-
-    def _loaded_at_start(self, name: str) -> bool:
-        """Loaded because the server was started so: every model in NONE and POLL mode (also
-        ones added later in POLL mode), the --load-model ones in EXPLICIT mode."""
-        if self.controller.mode is not ControlMode.EXPLICIT:
-            return True
-        wanted = self.controller.load_models
-        return "*" in wanted or name in wanted
 
     @staticmethod
     def _workers(served: ServedVersion | None, memory: int) -> list[dict[str, Any]]:
