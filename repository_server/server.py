@@ -25,6 +25,7 @@ from repository_server.http.management import create_management_app
 from repository_server.http.metrics import create_metrics_app
 from repository_server.kserve import Signature
 from repository_server.kserve.labels import read_labels
+from repository_server.management.registrations import RegistrationBook
 from repository_server.manager.desired import DesiredModel
 from repository_server.model_server import ModelServer
 from repository_server.settings import Settings
@@ -98,7 +99,9 @@ def _guarded(app: ASGIApp, token: str | None, control_token: str | None = None) 
 async def serve(settings: Settings, plan: RestorePlan | None = None) -> int:
     management_token, inference_token = load_tokens(settings)
     server = ModelServer(settings, build_extras=build_codec)
-    keeper = SnapshotKeeper.for_server(server, plan)
+    # One book for the management API and the snapshots: registrations survive restarts.
+    registrations = RegistrationBook()
+    keeper = SnapshotKeeper.for_server(server, plan, registrations)
     plane = DataPlane(server)
     surfaces: list[tuple[str, ASGIApp, int]] = [
         (
@@ -108,7 +111,7 @@ async def serve(settings: Settings, plan: RestorePlan | None = None) -> int:
         ),
         (
             "management",
-            _guarded(create_management_app(plane), management_token),
+            _guarded(create_management_app(plane, registrations), management_token),
             settings.management_port,
         ),
         ("metrics", create_metrics_app(plane), settings.metrics_port),

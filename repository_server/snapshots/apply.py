@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from repository_server.errors import ServerError
+from repository_server.management.registrations import RegistrationBook
 from repository_server.manager.manager import ModelManager
 from repository_server.manager.records import ModelRecord
 from repository_server.model_server import ModelServer
@@ -103,3 +104,22 @@ def _restore_default(
         return []
     manager.set_default(record.name, pinned)
     return [f"default version {pinned} pinned"]
+
+
+def restore_registrations(
+    server: ModelServer, plan: RestorePlan, registrations: RegistrationBook
+) -> None:
+    """Refills the registration book (URL, handler, runtime) of the models the plan restores
+    that were registered, so describe and unregister treat them as before the restart."""
+    where = plan.source.name if plan.source is not None else "the config snapshot"
+    root = server.settings.model_repository
+    for name, model in sorted(plan.models.items()):
+        fields = next(
+            (dict(e.registration) for e in model.versions.values() if e.registration), None
+        )
+        if fields is None:
+            continue
+        try:
+            registrations.restore(name, root / name, fields)
+        except ServerError as error:
+            logger.warning("model %s: registration in %s not restored: %s", name, where, error)

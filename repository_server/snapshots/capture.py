@@ -7,7 +7,10 @@ unloaded on request since (`loaded: false`), so EXPLICIT mode can leave those un
 
 from __future__ import annotations
 
+import dataclasses
+
 from repository_server.management.describe import batch_delay_ms
+from repository_server.management.registrations import RegistrationBook
 from repository_server.manager.manager import ModelManager
 from repository_server.manager.records import ModelRecord
 from repository_server.model_server import ModelServer
@@ -16,7 +19,9 @@ from repository_server.snapshots.snapshot import ConfigSnapshot, ModelSnapshotEn
 from repository_server.snapshots.ts_config import snapshot_settings
 
 
-def capture(server: ModelServer) -> ConfigSnapshot:
+def capture(server: ModelServer, registrations: RegistrationBook | None = None) -> ConfigSnapshot:
+    """`registrations`: the management API's book, whose fields (URL, handler, runtime) each
+    registered model's entries carry."""
     manager = server.manager
     models: dict[str, dict[int, ModelSnapshotEntry]] = {}
     for name in manager.model_names():
@@ -37,6 +42,13 @@ def capture(server: ModelServer) -> ConfigSnapshot:
                     or server.settings.response_timeout
                 )
                 versions[number] = _entry(manager, record, number, config, timeout, loaded=False)
+        registration = registrations.get(name) if registrations is not None else None
+        if registration is not None:
+            fields = tuple(registration.snapshot_fields().items())
+            versions = {
+                number: dataclasses.replace(entry, registration=fields)
+                for number, entry in versions.items()
+            }
         models[name] = dict(sorted(versions.items()))
     return ConfigSnapshot(snapshot_settings(server.settings), models)
 

@@ -14,9 +14,10 @@ import asyncio
 import logging
 from pathlib import Path
 
+from repository_server.management.registrations import RegistrationBook
 from repository_server.model_server import ModelServer
 from repository_server.settings import ControlMode
-from repository_server.snapshots.apply import apply_restore
+from repository_server.snapshots.apply import apply_restore, restore_registrations
 from repository_server.snapshots.capture import capture
 from repository_server.snapshots.overrides import restored_overrides
 from repository_server.snapshots.restore import RestorePlan
@@ -28,11 +29,17 @@ logger = logging.getLogger(__name__)
 
 class SnapshotKeeper:
     def __init__(
-        self, server: ModelServer, store: SnapshotStore | None, plan: RestorePlan | None = None
+        self,
+        server: ModelServer,
+        store: SnapshotStore | None,
+        plan: RestorePlan | None = None,
+        registrations: RegistrationBook | None = None,
     ) -> None:
-        """`store`: None writes no snapshots (`--no-config-snapshots`)."""
+        """`store`: None writes no snapshots (`--no-config-snapshots`). `registrations`: the
+        management API's book, recorded in snapshots and refilled from the plan."""
         self.server = server
         self.plan = plan
+        self.registrations = registrations
         self._writer = SnapshotWriter(store) if store is not None else None
         self._loop: asyncio.AbstractEventLoop | None = None
         # Between a successful start and the stop, changes are written.
@@ -41,14 +48,22 @@ class SnapshotKeeper:
         self._writing: asyncio.Task[None] | None = None
         server.change_listeners.append(self._changed)
         explicit = server.settings.model_control_mode is ControlMode.EXPLICIT
-        # Registrations happen in EXPLICIT mode only; the other modes load the files' configs.
-        if plan is not None and plan.restores_models and explicit:
-            server.controller.start_adjustments.update(
-                restored_overrides(plan, server.settings.response_timeout)
-            )
+        if plan is not None and plan.restores_models:
+            # TorchServe: loadedAtStartup is not set for models a snapshot brings back.
+            server.controller.restored_models.update(plan.models)
+            # Registrations happen in EXPLICIT mode only; the other modes load the files' configs.
+            if explicit:
+                server.controller.start_adjustments.update(
+                    restored_overrides(plan, server.settings.response_timeout)
+                )
 
     @classmethod
-    def for_server(cls, server: ModelServer, plan: RestorePlan | None = None) -> SnapshotKeeper:
+    def for_server(
+        cls,
+        server: ModelServer,
+        plan: RestorePlan | None = None,
+        registrations: RegistrationBook | None = None,
+    ) -> SnapshotKeeper:
         """A keeper writing to the server's snapshot folder, or to none with
         `--no-config-snapshots`."""
         settings = server.settings
@@ -57,13 +72,15 @@ class SnapshotKeeper:
             if settings.no_config_snapshots
             else SnapshotStore(settings.snapshot_dir, settings.snapshot_keep)
         )
-        return cls(server, store, plan)
+        return cls(server, store, plan, registrations)
 
     async def restore_and_start(self) -> Path | None:
         """Applies the restore plan to the started server, writes `startup` and from then on
         follows changes. Returns the file written (None: none)."""
         self._loop = asyncio.get_running_loop()
         if self.plan is not None:
+            if self.registrations is not None:
+                restore_registrations(self.server, self.plan, self.registrations)
             await apply_restore(self.server, self.plan)
         self._following = True
         return await self._write("startup")
@@ -108,7 +125,7 @@ class SnapshotKeeper:
     async def _write(self, kind: str) -> Path | None:
         if self._writer is None:
             return None
-        path = await self._writer.write(kind, capture(self.server))
+        path = await self._writer.write(kind, capture(self.server, self.registrations))
         if path is not None:
             logger.info("config snapshot written: %s", path)
         return path

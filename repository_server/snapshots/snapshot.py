@@ -17,6 +17,10 @@ TorchServe's fields per version: `defaultVersion`, `marName`, `minWorkers`, `max
   where it means true.
 - `pinnedDefault`: set-default pinned this version (otherwise the default is the highest READY
   version, and `defaultVersion` only records which one that was).
+- `configOverride`: batchSize, maxBatchDelay and responseTimeout came from a registration, not
+  from the model's config file (only those are restored).
+- `modelUrl`, `sourceKind`, `handler`, `runtimeType` (TorchServe names the last one too): what a
+  registration gave, so the registration is known again after a restart.
 - the control mode and version policy are settings keys (`model_control_mode`,
   `model_version_policy`), not JSON fields.
 
@@ -54,6 +58,10 @@ class SnapshotError(ConfigurationError):
     """A snapshot file that is corrupt, truncated or malformed; the message names the file."""
 
 
+# Per-version keys a registration adds (Registration.snapshot_fields).
+REGISTRATION_KEYS = ("modelUrl", "sourceKind", "handler", "runtimeType")
+
+
 @dataclass(frozen=True)
 class ModelSnapshotEntry:
     """One served version as the snapshot records it."""
@@ -70,6 +78,8 @@ class ModelSnapshotEntry:
     # Whether batchSize, maxBatchDelay and responseTimeout came from a registration (or a load's
     # config override) rather than the model's config file: only those are restored.
     config_override: bool = False
+    # The registration's own fields (`modelUrl`, `sourceKind`, `handler`, `runtimeType`).
+    registration: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +93,7 @@ class ModelSnapshotEntry:
             "loaded": self.loaded,
             "pinnedDefault": self.pinned_default,
             "configOverride": self.config_override,
+            **dict(self.registration),
         }
 
     @classmethod
@@ -107,6 +118,11 @@ class ModelSnapshotEntry:
             loaded=_optional(document, "loaded", bool, True, where),
             pinned_default=_optional(document, "pinnedDefault", bool, False, where),
             config_override=_optional(document, "configOverride", bool, from_torchserve, where),
+            registration=tuple(
+                (key, _optional(document, key, str, None, where))
+                for key in REGISTRATION_KEYS
+                if document.get(key) is not None
+            ),
         )
 
 

@@ -245,3 +245,34 @@ def test_a_registration_s_batching_and_timeout_survive_a_restart(
         "maxBatchDelay": 0,
         "responseTimeout": 120,
     }
+
+
+def test_a_registration_s_handler_and_runtime_survive_a_restart(repository, start_server, tmp_path):
+    repository.config("h", max_batch_size=8)
+    repository.add_version("h", 1)
+    logs = tmp_path / "logs"
+    first = start_server(repository.root, *EXPLICIT)
+    management(first, "POST", "/models?url=h&handler=my_handler:handle&runtime=python")
+    described = management(first, "GET", "/models/h")[0]
+    assert (described["handler"], described["runtime"]) == ("my_handler:handle", "python")
+    assert first.stop(signal.SIGTERM) == 0
+    shutdown = (logs / "config" / snapshot_files(logs, "shutdown")[0]).read_text()
+    assert '"handler": "my_handler:handle"' in shutdown
+
+    again = start_server(repository.root)
+    described = management(again, "GET", "/models/h")[0]
+    assert (described["handler"], described["runtime"]) == ("my_handler:handle", "python")
+    assert described["loadedAtStartup"] is False
+
+
+def test_models_a_snapshot_brings_back_were_not_loaded_at_startup(
+    repository, start_server, tmp_path
+):
+    repository.add_version("s", 1)
+    first = start_server(repository.root, *EXPLICIT, "--load-model", "s")
+    assert management(first, "GET", "/models/s")[0]["loadedAtStartup"] is True
+    assert first.stop(signal.SIGTERM) == 0
+
+    again = start_server(repository.root)
+    assert ready_versions(again, "s") == ["1"]
+    assert management(again, "GET", "/models/s")[0]["loadedAtStartup"] is False

@@ -92,7 +92,21 @@ def test_reads_torchserve_own_snapshot():
     )
     snapshot = parse_snapshot(text, "ts.cfg")
     assert snapshot.models == {
-        "mnist": {1: ModelSnapshotEntry(True, "mnist.mar", 8, 8, 1, 100, 120, True, False, True)}
+        "mnist": {
+            1: ModelSnapshotEntry(
+                True,
+                "mnist.mar",
+                8,
+                8,
+                1,
+                100,
+                120,
+                True,
+                False,
+                True,
+                (("runtimeType", "python"),),
+            )
+        }
     }
     assert snapshot.settings == {"load_models": "mnist=mnist.mar"}
     assert snapshot.created == 1609847507107
