@@ -44,12 +44,6 @@ V2_PREFIX = "/v2"
 ALL_VERSIONS = "all"
 NOT_FOUND = "Requested resource is not found, please refer to API document."
 NOT_ALLOWED = "Requested method is not allowed, please refer to API document."
-# Answered without a token on every port, as TorchServe answers them before its token check.
-OPEN_API_DESCRIPTION = (
-    ("OPTIONS", "/"),
-    ("GET", "/api-description"),
-    ("OPTIONS", "/api-description"),
-)
 
 
 def _is_v2(request: Request) -> bool:

@@ -474,9 +474,10 @@ class ModelManager:
     def scale(self, name: str, version: int, workers: int, max_workers: int | None = None) -> None:
         """Sets a READY version's worker count, live, and remembers it across reloads."""
         served = self.get(name, version)
+        # First, so a count the scheduler refuses (or cannot start) is not remembered.
+        served.scheduler.scale(workers)
         self.worker_overrides[(name, version)] = workers
         self.max_workers[(name, version)] = max(workers, max_workers or workers)
-        served.scheduler.scale(workers)
         logger.info("model %s version %s: scaled to %d workers", name, version, workers)
 
     async def shutdown(self) -> None:
