@@ -25,11 +25,20 @@ class JobQueue:
         self._unfinished = 0
         # False while no worker runs: `put` refuses at once, like a full queue.
         self._accepting = False
+        # Workers blocked in `take`: each will take one of the queued jobs, so that many jobs
+        # are not waiting for a worker and do not count against the capacity (a burst that
+        # arrives before idle workers wake is not refused).
+        self._idle = 0
 
     @property
     def pending(self) -> int:
         """Jobs waiting for a worker."""
         return len(self._jobs)
+
+    @property
+    def idle(self) -> int:
+        """Workers waiting for a job."""
+        return self._idle
 
     @property
     def unfinished(self) -> int:
@@ -39,7 +48,7 @@ class JobQueue:
     def put(self, job: Job) -> bool:
         """Adds the job; False at once when the queue is full or takes no jobs."""
         with self._lock:
-            if not self._accepting or len(self._jobs) >= self.capacity:
+            if not self._accepting or len(self._jobs) >= self.capacity + self._idle:
                 return False
             self._jobs.append(job)
             self._unfinished += 1
@@ -54,7 +63,11 @@ class JobQueue:
                     return None
                 if self._jobs:
                     return self._jobs.popleft()
-                self._arrived.wait()
+                self._idle += 1
+                try:
+                    self._arrived.wait()
+                finally:
+                    self._idle -= 1
 
     def take_companion(self, signature: BatchSignature, room: int, deadline: float) -> Job | None:
         """The oldest job if it can join a batch (same signature, at most `room` rows), waiting

@@ -102,6 +102,11 @@ class Scheduler:
         return self._queue.pending
 
     @property
+    def idle_workers(self) -> int:
+        """Workers waiting for a job (a burst up to their number plus the queue is taken)."""
+        return self._queue.idle
+
+    @property
     def remaining_capacity(self) -> int:
         return max(self._queue.capacity - self._queue.pending, 0)
 

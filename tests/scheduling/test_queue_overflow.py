@@ -48,6 +48,32 @@ def test_ten_concurrent_requests_on_a_queue_of_two_refuse_the_excess_at_once() -
     asyncio.run(scenario())
 
 
+def test_a_burst_fills_the_idle_workers_and_the_queue_before_any_refusal() -> None:
+    # TorchServe's job_queue_size is the room in front of the workers: with 4 idle workers and a
+    # queue of 3, 7 requests arriving together are all taken, even before a worker wakes.
+    async def scenario() -> None:
+        model = GatedModel(open_gate=False)
+        scheduler = scheduler_for(model, workers=4, queue_size=3)
+        try:
+            await until(lambda: scheduler.idle_workers == 4, "four idle workers")
+            burst = [
+                asyncio.create_task(scheduler.infer({"INPUT0": rows(i, 1)}, 30)) for i in range(8)
+            ]
+            await until(lambda: model.entered == 4, "every worker to take a request")
+            await until(lambda: sum(task.done() for task in burst) == 1, "one refusal")
+            with pytest.raises(QueueFullError):
+                burst[-1].result()
+            assert scheduler.pending == 3
+            model.gate.set()
+            answers = await asyncio.gather(*burst[:7])
+            assert len(answers) == 7
+        finally:
+            model.gate.set()
+            await scheduler.close(10)
+
+    asyncio.run(scenario())
+
+
 def test_a_version_scaled_to_zero_workers_refuses_at_once() -> None:
     async def scenario() -> None:
         model = GatedModel()
