@@ -13,12 +13,14 @@ from repository_server import __version__
 from repository_server.dataplane import DataPlane
 from repository_server.http.errors import (
     INFERENCE_EXCEPTION_HANDLERS,
+    V2_PREFIX,
     is_v2_path,
     torchserve_error,
     v2_error,
 )
 from repository_server.http.limits import BodySizeLimit
 from repository_server.http.openapi import api_description_routes, model_description_routes
+from repository_server.http.paths import StripTrailingSlash
 from repository_server.http.predictions import PredictionEndpoints, prediction_routes
 from repository_server.http.v2 import V2Endpoints, v2_routes
 
@@ -39,8 +41,14 @@ def create_inference_app(plane: DataPlane) -> Starlette:
         *api_description_routes(TITLE, __version__),
     ]
     limit = plane.server.settings.max_request_size
-    return Starlette(
+    app = Starlette(
         routes=routes,
         exception_handlers=INFERENCE_EXCEPTION_HANDLERS,
-        middleware=[Middleware(BodySizeLimit, max_bytes=limit, respond=_too_large)],
+        middleware=[
+            # TorchServe's paths ignore a trailing slash; Triton's answer 404 for one.
+            Middleware(StripTrailingSlash, keep_prefix=V2_PREFIX + "/"),
+            Middleware(BodySizeLimit, max_bytes=limit, respond=_too_large),
+        ],
     )
+    app.router.redirect_slashes = False
+    return app

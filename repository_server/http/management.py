@@ -15,7 +15,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope
 
 from repository_server import __version__
 from repository_server.dataplane import DataPlane
@@ -28,6 +28,7 @@ from repository_server.http.errors import (
 )
 from repository_server.http.limits import BodySizeLimit
 from repository_server.http.openapi import api_description_routes, model_description_routes
+from repository_server.http.paths import StripTrailingSlash
 from repository_server.http.v2 import V2Endpoints, repository_routes
 from repository_server.management import (
     ManagementService,
@@ -132,19 +133,6 @@ def management_routes(endpoints: ManagementEndpoints) -> list[BaseRoute]:
         Route(version, endpoints.unregister, methods=["DELETE"]),
         Route(version + "/set-default", endpoints.set_default, methods=["PUT"]),
     ]
-
-
-class StripTrailingSlash:
-    """`/models/` is `/models`, as TorchServe drops trailing empty path segments."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
-            scope = {**scope, "path": path.rstrip("/") or "/"}
-        await self.app(scope, receive, send)
 
 
 async def _server_error(request: Request, error: Exception) -> Response:

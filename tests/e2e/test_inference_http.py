@@ -440,3 +440,15 @@ def test_any_method_on_api_description_answers_the_description(server, surface, 
     assert document["openapi"] == "3.0.1"
     expected = httpx.request("OPTIONS", f"{server.url(surface)}/", timeout=30).json()
     assert document == expected
+
+
+def test_trailing_slashes_as_each_protocol_treats_them(server):
+    # TorchServe drops a trailing slash; Triton answers 404 for one. Neither redirects.
+    torchserve = post(server, "/predictions/add/", json=[1, 2, 3, 4])
+    assert torchserve.status_code == 200, torchserve.text
+    assert torchserve.json() == [2, 3, 4, 5]
+    ping = httpx.get(f"{server.inference_url}/ping/", timeout=30)
+    assert ping.json() == {"status": "Healthy"}
+    triton = post(server, "/v2/models/add/infer/", json=infer_request(1.0))
+    assert triton.status_code == 404
+    assert triton.json() == {"error": "Not Found"}
