@@ -18,7 +18,8 @@ pytestmark = pytest.mark.e2e
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_stops_gracefully_after_in_flight_requests(repository, start_server, sig):
-    slow = models.slow_model(repository.sources / "slow" / "model.onnx", rounds=96)
+    # Slow enough that the three requests overlap: one runs while two wait.
+    slow = models.slow_model(repository.sources / "slow" / "model.onnx", rounds=400)
     models.publish_version(repository.root / "slow", 1, slow)
     server = start_server(repository.root)
     answers: list[httpx.Response] = []
@@ -31,13 +32,14 @@ def test_a_signal_stops_gracefully_after_in_flight_requests(repository, start_se
     ]
     for call in calls:
         call.start()
-    # Once the model reports work queued or running, the requests are in flight.
+    # Once two requests wait behind the running one, all three are in flight (a stop before the
+    # third is even sent would refuse its connection, which is not what this test is about).
     metrics = f"{server.metrics_url}/metrics"
 
     def in_flight() -> bool:
         text = httpx.get(metrics).text
         return any(
-            line.startswith("repository_server_queue_depth{") and not line.endswith(" 0.0")
+            line.startswith("repository_server_queue_depth{") and line.endswith(" 2.0")
             for line in text.splitlines()
         )
 
