@@ -104,8 +104,15 @@ def _parse_json(text: memoryview, header_given: bool) -> dict[str, Any]:
         document = orjson.loads(text)
     except orjson.JSONDecodeError as error:
         hint = ""
-        if not header_given and "after document" in str(error):
-            hint = f"; binary tensor data after the JSON needs the {HEADER_LENGTH} header"
+        # Binary bytes where JSON was expected: the header that says where the JSON ends is
+        # missing (trailing content after the JSON, or bytes that are not UTF-8 at all).
+        if not header_given and any(
+            sign in str(error) for sign in ("after document", "not valid UTF-8")
+        ):
+            hint = (
+                f"; a body with binary tensor data needs the {HEADER_LENGTH} header "
+                "(the length of its JSON part)"
+            )
         raise InvalidRequestError(
             f"failed to parse the request JSON buffer: {error}{hint}"
         ) from None
@@ -207,9 +214,11 @@ def _shape(entry: dict[str, Any], name: str) -> tuple[int, ...]:
 
 def _binary_size(entry: dict[str, Any], name: str) -> int | None:
     """`binary_data_size` when the input is binary, None when it carries `data`."""
-    parameters = entry.get("parameters") or {}
+    parameters = entry.get("parameters", {})
     if not isinstance(parameters, dict):
-        raise InvalidRequestError(f"Unable to parse 'parameters' of input '{name}'")
+        raise InvalidRequestError(
+            f"Unable to parse 'parameters' of input '{name}': it must be a JSON object"
+        )
     fields = [
         label
         for label, present in (
@@ -286,9 +295,11 @@ def _read_outputs(signature: Signature, header: dict[str, Any], request: InferRe
         signature.output_spec(name)
         if name in request.outputs:
             raise InvalidRequestError(f"output '{name}' is requested more than once")
-        parameters = entry.get("parameters") or {}
+        parameters = entry.get("parameters", {})
         if not isinstance(parameters, dict):
-            raise InvalidRequestError(f"Unable to parse 'parameters' of output '{name}'")
+            raise InvalidRequestError(
+                f"Unable to parse 'parameters' of output '{name}': it must be a JSON object"
+            )
         if "shared_memory_region" in parameters:
             raise InvalidRequestError(
                 f"output '{name}' uses 'shared_memory_region'; this server does not support "

@@ -252,8 +252,28 @@ def test_binary_input_without_header_length() -> None:
     with pytest.raises(InvalidRequestError) as caught:
         decode_infer_request(simple(), header + bytes(128), None)
     assert caught.value.message.startswith("failed to parse the request JSON buffer: ")
-    assert caught.value.message.endswith(
-        "; binary tensor data after the JSON needs the Inference-Header-Content-Length header"
+    hint = (
+        "; a body with binary tensor data needs the Inference-Header-Content-Length header "
+        "(the length of its JSON part)"
+    )
+    assert caught.value.message.endswith(hint)
+    # Raw bytes that are not even UTF-8: the same hint, not only the decoding error.
+    with pytest.raises(InvalidRequestError) as caught:
+        decode_infer_request(simple(), b"\xff\xfe\x00\x01" * 8, None)
+    assert caught.value.message.endswith(hint)
+
+
+@pytest.mark.parametrize("where", ["input", "output"])
+def test_tensor_parameters_must_be_an_object(where: str) -> None:
+    entry = {"name": "INPUT0" if where == "input" else "OUTPUT0", "parameters": []}
+    body = {"inputs": [tensor("INPUT0"), tensor("INPUT1")]}
+    if where == "input":
+        body["inputs"][0] = {**tensor("INPUT0"), "parameters": []}
+    else:
+        body["outputs"] = [entry]
+    message = rejects(body)
+    assert message == (
+        f"Unable to parse 'parameters' of {where} '{entry['name']}': it must be a JSON object"
     )
 
 
