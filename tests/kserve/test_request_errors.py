@@ -265,7 +265,7 @@ def test_binary_input_without_header_length() -> None:
 
 @pytest.mark.parametrize("where", ["input", "output"])
 def test_tensor_parameters_must_be_an_object(where: str) -> None:
-    entry = {"name": "INPUT0" if where == "input" else "OUTPUT0", "parameters": []}
+    entry: dict[str, Any] = {"name": "INPUT0" if where == "input" else "OUTPUT0", "parameters": []}
     body = {"inputs": [tensor("INPUT0"), tensor("INPUT1")]}
     if where == "input":
         body["inputs"][0] = {**tensor("INPUT0"), "parameters": []}
