@@ -39,8 +39,15 @@ class TensorConfig:
             "data_type": to_config_type(self.datatype),
             "dims": list(self.dims),
         }
+        # Triton prints every field with its default; perf_analyzer reads some of them.
         if is_output:
             document["label_filename"] = self.label_filename or ""
+            document["is_shape_tensor"] = False
+        else:
+            document["format"] = "FORMAT_NONE"
+            document["is_shape_tensor"] = False
+            document["allow_ragged_batch"] = False
+            document["optional"] = False
         return document
 
 

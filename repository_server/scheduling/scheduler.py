@@ -152,7 +152,8 @@ class Scheduler:
         # A queued job is removed so no worker runs it; a running one finishes unobserved.
         self._queue.discard(job)
         error = RequestTimeoutError(
-            f"Request to model '{self.model}' version {self.version} timed out after {timeout} s"
+            f"Request to model '{self.model}' version {self.version} timed out after "
+            f"{_duration(timeout)}"
         )
         if settle(job, error):
             self.statistics.record_failure(time.perf_counter_ns() - job.enqueued_ns)
@@ -279,3 +280,10 @@ def _join_all(workers: list[Worker], timeout: float | None) -> bool:
         if not worker.join(remaining):
             return False
     return True
+
+
+def _duration(seconds: float) -> str:
+    """`120 s`, `0.5 s`, `1 ms`, `0.001 ms`: readable at every scale the limits take."""
+    if seconds >= 0.1:
+        return f"{seconds:g} s"
+    return f"{seconds * 1000:.6g} ms"

@@ -77,7 +77,15 @@ def test_reload_key_ignores_instance_group_and_policy():
 def test_triton_json_form_reads_back():
     document = config_to_json(parse(FULL), "onnxruntime", DEFAULT_POLICY)
     assert document["platform"] == "onnxruntime_onnx"
-    assert document["input"][0] == {"name": "INPUT0", "data_type": "TYPE_FP32", "dims": [4]}
+    assert document["input"][0] == {
+        "name": "INPUT0",
+        "data_type": "TYPE_FP32",
+        "format": "FORMAT_NONE",
+        "dims": [4],
+        "is_shape_tensor": False,
+        "allow_ragged_batch": False,
+        "optional": False,
+    }
     read_back = parse(document)
     assert read_back.platform == "onnxruntime_onnx"
     assert read_back.default_model_filename == "model.onnx"

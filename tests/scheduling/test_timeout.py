@@ -21,7 +21,7 @@ def test_a_request_that_times_out_in_the_queue_is_never_run() -> None:
             with pytest.raises(RequestTimeoutError) as caught:
                 await scheduler.infer({"INPUT0": rows(1, 1)}, 0.05)
             assert caught.value.status == 408
-            assert "'gated' version 1 timed out after 0.05 s" in caught.value.message
+            assert "'gated' version 1 timed out after 50 ms" in caught.value.message
             # Its place in the queue is free again at once.
             assert scheduler.pending == 0
             assert scheduler.remaining_capacity == 1
