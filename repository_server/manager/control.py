@@ -22,7 +22,7 @@ from repository_server.manager.manager import ModelManager
 from repository_server.manager.settle import SettleTracker
 from repository_server.manager.states import VersionState
 from repository_server.repository.config import ModelConfig
-from repository_server.repository.layout import model_folder_names
+from repository_server.repository.layout import model_folder_names, version_number
 from repository_server.repository.policy import VersionPolicy
 from repository_server.repository.scanner import ModelEntry, RepositoryScanner, RepositoryState
 from repository_server.repository.watcher import RepositoryWatcher
@@ -171,9 +171,21 @@ class RepositoryController:
 
     async def rescan(self) -> None:
         """Scans the repository and hands every model's desired state to the manager."""
+        self._note_published()
         state = await asyncio.to_thread(self.scanner.scan)
         self.scan_count += 1
         await self._apply_state(state, wait=False)
+
+    def _note_published(self) -> None:
+        """Folders the watcher saw renamed into place are complete: no settle wait for them."""
+        if self._watcher is None:
+            return
+        for relative, seen_ns in self._watcher.take_published():
+            parts = relative.split("/")
+            if len(parts) == 1:
+                self.settle.mark_published(parts[0], None, seen_ns)
+            elif len(parts) == 2 and (number := version_number(parts[1])) is not None:
+                self.settle.mark_published(parts[0], number, seen_ns)
 
     async def _apply_state(
         self, state: RepositoryState, *, wait: bool, at_startup: bool = False

@@ -30,13 +30,17 @@ _IGNORED_EVENTS = frozenset({"opened", "closed_no_write"})
 
 
 class _ChangeHandler(FileSystemEventHandler):
-    def __init__(self, root: Path, on_change: Any) -> None:
+    def __init__(self, root: Path, on_change: Any, on_publish: Any) -> None:
         self._root = str(root)
         self._on_change = on_change
+        self._on_publish = on_publish
+
+    def _relative(self, path: str | bytes) -> str:
+        text = path.decode() if isinstance(path, bytes) else path
+        return text[len(self._root) :].strip("/")
 
     def _relevant(self, path: str | bytes) -> bool:
-        text = path.decode() if isinstance(path, bytes) else path
-        relative = text[len(self._root) :].strip("/")
+        relative = self._relative(path)
         # `.3.tmp/...` is a version being staged; only its rename to `3` counts.
         return bool(relative) and not any(is_hidden(part) for part in relative.split("/"))
 
@@ -45,7 +49,13 @@ class _ChangeHandler(FileSystemEventHandler):
             return
         if event.is_directory and event.event_type == "modified":
             return  # always comes with the child's own event, which says if it is hidden
-        if self._relevant(event.src_path) or (event.dest_path and self._relevant(event.dest_path)):
+        dest_relevant = bool(event.dest_path) and self._relevant(event.dest_path)
+        if dest_relevant and event.is_directory and event.event_type == "moved":
+            source = self._relative(event.src_path).split("/")
+            if is_hidden(source[-1]):
+                # A staged folder renamed into place: complete, whatever its files' ages.
+                self._on_publish(self._relative(event.dest_path))
+        if dest_relevant or self._relevant(event.src_path):
             self._on_change()
 
 
@@ -88,6 +98,8 @@ class RepositoryWatcher:
         self._last_event = 0.0
         self._observer: Any = None
         self._close_lock = threading.Lock()
+        self._published: list[tuple[str, int]] = []
+        self._published_lock = threading.Lock()
         if use_events:
             self._start_observer()
 
@@ -95,7 +107,9 @@ class RepositoryWatcher:
         observer = Observer()
         try:
             observer.schedule(
-                _ChangeHandler(self.root, self._on_event), str(self.root), recursive=True
+                _ChangeHandler(self.root, self._on_event, self._on_publish),
+                str(self.root),
+                recursive=True,
             )
             observer.start()
         except OSError as error:
@@ -123,6 +137,17 @@ class RepositoryWatcher:
     def _on_event(self) -> None:
         self._last_event = time.monotonic()
         self._wake.set()
+
+    def _on_publish(self, relative: str) -> None:
+        with self._published_lock:
+            self._published.append((relative, time.time_ns()))
+
+    def take_published(self) -> list[tuple[str, int]]:
+        """Folders (relative paths) renamed into place from a hidden name since the last call,
+        with when the rename was seen (time.time_ns): published complete, by `mv .3.tmp 3`."""
+        with self._published_lock:
+            published, self._published = self._published, []
+        return published
 
     def notify(self) -> None:
         """Makes the next `next()` return at once (a rescan asked for by someone else)."""

@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 
+from tests import models
 from tests.e2e.client import (
     index,
     infer,
@@ -211,3 +212,24 @@ def test_swaps_under_load_lose_no_request(repository, start_server):
             caller.join()
     assert errors == []
     assert set(answers) <= {1.0, 2.0, 5.0}
+
+
+def test_a_version_renamed_into_place_loads_without_waiting_to_settle(repository, start_server):
+    # The settle time is far longer than the waits below: only the rename can make them load.
+    # The model folder exists before the start (a folder created with its contents at once is
+    # watched only after its first events, so its rename may go unseen).
+    (repository.root / "a").mkdir(parents=True)
+    server = start_server(
+        repository.root, "--repository-poll-secs", "0", "--repository-settle-secs", "60"
+    )
+    # Copied to a hidden folder just now, then renamed: its files are seconds old at most.
+    repository.add_version("a", 1)
+    wait_until(lambda: ready_versions(server, "a") == ["1"], timeout=20)
+    repository.add_version("a", 2)
+    wait_until(lambda: ready_versions(server, "a") == ["2"], timeout=20)
+    # A whole model folder published the same way.
+    staging = repository.sources / ".b.tmp"
+    models.publish_version(staging, 1, repository.source(10.0))
+    staging.rename(repository.root / ".b.tmp")
+    (repository.root / ".b.tmp").rename(repository.root / "b")
+    wait_until(lambda: output_of(server, "b") == 10.0, timeout=20)
