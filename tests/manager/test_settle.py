@@ -46,6 +46,25 @@ def test_fresh_files_wait_for_the_settle_time():
     assert settle.is_settled("m", fresh)
 
 
+def test_a_folder_renamed_into_place_is_settled_until_it_changes():
+    clock = Clock()
+    settle = tracker(clock, settle=60)
+    settle.first_scan_done()
+    copied = version("a", clock.wall_ns)
+    assert not settle.is_settled("m", copied)
+    clock.advance(0.01)
+    settle.mark_published("m", 1, clock.wall_ns)  # the watcher saw `mv m/.1.tmp m/1`
+    assert settle.is_settled("m", copied)
+    # A file written into it after the rename: the usual wait again.
+    clock.advance(0.01)
+    assert not settle.is_settled("m", version("b", clock.wall_ns))
+    # A whole model folder renamed into place covers its versions; forgetting the model drops it.
+    settle.mark_published("n", None, clock.wall_ns)
+    assert settle.is_settled("n", version("c", clock.wall_ns - 1))
+    settle.forget("n")
+    assert not settle.is_settled("n", version("c", clock.wall_ns - 1))
+
+
 def test_a_copy_that_back_dates_mtime_is_caught_by_ctime(tmp_path):
     source = tmp_path / "source.onnx"
     source.write_bytes(b"model")

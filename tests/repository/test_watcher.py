@@ -56,6 +56,9 @@ def test_hidden_staging_is_ignored_until_renamed(make_watcher, tmp_path):
     assert next(watcher) == "poll"
     later(lambda: (tmp_path / "model" / ".3.tmp").rename(tmp_path / "model" / "3"))
     assert next(watcher) == "change"
+    # The rename from a hidden name is reported as a publication of the folder.
+    assert [relative for relative, _ in watcher.take_published()] == ["model/3"]
+    assert watcher.take_published() == []
 
 
 def test_reading_files_is_not_a_change(make_watcher, tmp_path):
