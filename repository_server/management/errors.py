@@ -13,8 +13,13 @@ class MethodNotAllowedError(ServerError):
 
 def control_mode_forbids(action: str, mode: ControlMode) -> MethodNotAllowedError:
     """TorchServe answers 405 when its model API is off; ours is off outside EXPLICIT mode."""
+    why = (
+        "models follow the repository"
+        if mode is ControlMode.POLL
+        else "the models loaded at start are fixed"
+    )
     return MethodNotAllowedError(
-        f"{action} is not allowed in model control mode '{mode}': models follow the repository. "
+        f"{action} is not allowed in model control mode '{mode}': {why}. "
         "Start the server with --model-control-mode explicit to register and unregister models."
     )
 

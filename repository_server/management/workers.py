@@ -36,7 +36,9 @@ class ScaleRequest:
     @classmethod
     def parse(cls, params: RequestParams) -> ScaleRequest:
         min_worker = check_worker_count(params.integer("min_worker", 1, minimum=0), "min_worker")
-        max_worker = params.integer("max_worker", min_worker, minimum=0)
+        max_worker = check_worker_count(
+            params.integer("max_worker", min_worker, minimum=0), "max_worker"
+        )
         if max_worker < min_worker:
             raise InvalidRequestError("max_worker cannot be less than min_worker.")
         timeout = params.integer("timeout", -1, minimum=-1)

@@ -21,6 +21,7 @@ from repository_server.snapshots.apply import apply_restore, restore_registratio
 from repository_server.snapshots.capture import capture
 from repository_server.snapshots.overrides import restored_overrides
 from repository_server.snapshots.restore import RestorePlan
+from repository_server.snapshots.snapshot import ConfigSnapshot, ModelSnapshotEntry
 from repository_server.snapshots.store import SnapshotStore
 from repository_server.snapshots.writer import SnapshotWriter
 
@@ -46,6 +47,8 @@ class SnapshotKeeper:
         self._following = False
         self._change_pending = False
         self._writing: asyncio.Task[None] | None = None
+        # Restored models that serve nothing yet -> their snapshot entries, written on.
+        self._carried: dict[str, dict[int, ModelSnapshotEntry]] = {}
         server.change_listeners.append(self._changed)
         explicit = server.settings.model_control_mode is ControlMode.EXPLICIT
         if plan is not None and plan.restores_models:
@@ -82,6 +85,7 @@ class SnapshotKeeper:
             if self.registrations is not None:
                 restore_registrations(self.server, self.plan, self.registrations)
             await apply_restore(self.server, self.plan)
+            self._carry_unserved(self.plan)
         self._following = True
         return await self._write("startup")
 
@@ -96,6 +100,10 @@ class SnapshotKeeper:
         return await self._write("shutdown")
 
     def _changed(self, what: str) -> None:
+        # `unregister m` / `unload m`: the user removed the model, so it is carried no more.
+        words = what.split()
+        if len(words) == 2 and words[0] in ("unregister", "unload"):
+            self._carried.pop(words[1], None)
         if not self._following or self._writer is None:
             return
         loop = self._loop
@@ -122,10 +130,34 @@ class SnapshotKeeper:
             self._change_pending = False
             await self._write("snapshot")
 
+    def _snapshot(self) -> ConfigSnapshot:
+        """What serves now, plus the restored models that do not serve yet (carried)."""
+        snapshot = capture(self.server, self.registrations)
+        for name in [name for name in self._carried if name in snapshot.models]:
+            del self._carried[name]  # it serves again: its own entries from now on
+        if not self._carried:
+            return snapshot
+        return ConfigSnapshot(snapshot.settings, {**self._carried, **snapshot.models})
+
+    def _carry_unserved(self, plan: RestorePlan) -> None:
+        """Restored models that do not serve now (their folder is missing, their load failed)
+        stay in the snapshots until they serve again or are unregistered, so one start with a
+        volume not yet mounted does not wipe them from the next restore."""
+        for name, model in sorted(plan.models.items()):
+            record = self.server.manager.record(name)
+            if record is not None and record.ready:
+                continue
+            self._carried[name] = dict(model.versions)
+            logger.warning(
+                "model %s serves nothing now: its snapshot entries are kept until it serves "
+                "again or is unregistered",
+                name,
+            )
+
     async def _write(self, kind: str) -> Path | None:
         if self._writer is None:
             return None
-        path = await self._writer.write(kind, capture(self.server, self.registrations))
+        path = await self._writer.write(kind, self._snapshot())
         if path is not None:
             logger.info("config snapshot written: %s", path)
         return path

@@ -276,3 +276,44 @@ def test_models_a_snapshot_brings_back_were_not_loaded_at_startup(
     again = start_server(repository.root)
     assert ready_versions(again, "s") == ["1"]
     assert management(again, "GET", "/models/s")[0]["loadedAtStartup"] is False
+
+
+def test_a_start_with_a_model_folder_missing_forgets_nothing(repository, start_server, tmp_path):
+    # A volume not mounted yet at one start must not wipe the model from the next restore.
+    repository_with_two_models(repository)
+    logs = tmp_path / "logs"
+    first = start_server(repository.root, *EXPLICIT)
+    change_runtime_config(first, logs)
+    assert first.stop(signal.SIGTERM) == 0
+    aside = tmp_path / "b-aside"
+    (repository.root / "b").rename(aside)
+
+    without_b = start_server(repository.root)
+    assert output_of(without_b, "b") is None
+    without_b.wait_for_log("model b serves nothing now: its snapshot entries are kept")
+    assert without_b.stop(signal.SIGTERM) == 0
+    aside.rename(repository.root / "b")
+
+    again = start_server(repository.root)
+    assert served_state(again) == EXPECTED
+
+
+def test_an_unregistered_model_is_carried_no_more(repository, start_server, tmp_path):
+    repository_with_two_models(repository)
+    logs = tmp_path / "logs"
+    first = start_server(repository.root, *EXPLICIT)
+    change_runtime_config(first, logs)
+    assert first.stop(signal.SIGTERM) == 0
+    aside = tmp_path / "b-aside"
+    (repository.root / "b").rename(aside)
+
+    without_b = start_server(repository.root)
+    written = len(snapshot_files(logs, "snapshot"))
+    management(without_b, "DELETE", "/models/b")
+    wait_for_snapshots(logs, written + 1)
+    assert without_b.stop(signal.SIGTERM) == 0
+    aside.rename(repository.root / "b")
+
+    again = start_server(repository.root)
+    assert ready_versions(again, "a") == ["1", "2"]
+    assert output_of(again, "b") is None
