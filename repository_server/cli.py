@@ -12,7 +12,11 @@ from typing import Any
 from repository_server import __version__
 from repository_server.errors import ConfigurationError
 from repository_server.settings import Settings, flag_name, settings_fields
-from repository_server.snapshots import plan_start, without_missing_models
+from repository_server.snapshots import (
+    plan_start,
+    unpack_missing_archives,
+    without_missing_models,
+)
 
 logger = logging.getLogger("repository_server")
 
@@ -95,9 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Reading the snapshots may warn before the level (maybe in a snapshot) is known.
         configure_logging("info")
         plan = plan_start(given)
-        settings = without_missing_models(build_settings(plan.command_line, plan.underlay), plan)
+        settings = build_settings(plan.command_line, plan.underlay)
         logging.getLogger().setLevel(settings.log_level.upper())
         plan.log(logger)
+        unpack_missing_archives(settings, plan)
+        settings = without_missing_models(settings, plan)
         from repository_server.server import run
 
         return run(settings, given, plan)

@@ -14,7 +14,11 @@ from repository_server.snapshots.snapshot import (
     parse_snapshot,
     snapshot_from_properties,
 )
-from repository_server.snapshots.startup import plan_start, without_missing_models
+from repository_server.snapshots.startup import (
+    plan_start,
+    unpack_missing_archives,
+    without_missing_models,
+)
 from repository_server.snapshots.store import KINDS, SnapshotStore
 from repository_server.snapshots.ts_config import settings_underlay, snapshot_settings
 from repository_server.snapshots.writer import SnapshotWriter
@@ -38,5 +42,6 @@ __all__ = [
     "settings_underlay",
     "snapshot_from_properties",
     "snapshot_settings",
+    "unpack_missing_archives",
     "without_missing_models",
 ]
