@@ -51,14 +51,14 @@ class SnapshotKeeper:
         self._carried: dict[str, dict[int, ModelSnapshotEntry]] = {}
         server.change_listeners.append(self._changed)
         explicit = server.settings.model_control_mode is ControlMode.EXPLICIT
-        if plan is not None and plan.restores_models:
+        # Registrations happen in EXPLICIT mode only, where the snapshot says what loads; the
+        # other modes load the repository's models and configs at start whatever it says.
+        if plan is not None and plan.restores_models and explicit:
             # TorchServe: loadedAtStartup is not set for models a snapshot brings back.
             server.controller.restored_models.update(plan.models)
-            # Registrations happen in EXPLICIT mode only; the other modes load the files' configs.
-            if explicit:
-                server.controller.start_adjustments.update(
-                    restored_overrides(plan, server.settings.response_timeout)
-                )
+            server.controller.start_adjustments.update(
+                restored_overrides(plan, server.settings.response_timeout)
+            )
 
     @classmethod
     def for_server(
