@@ -23,6 +23,7 @@ from repository_server.http.auth import OPEN_ROUTES, TokenAuth, load_tokens, war
 from repository_server.http.inference import create_inference_app
 from repository_server.http.management import create_management_app
 from repository_server.http.metrics import create_metrics_app
+from repository_server.http.protocol import BoundedHttpProtocol
 from repository_server.kserve import Signature
 from repository_server.kserve.labels import read_labels
 from repository_server.management.registrations import RegistrationBook
@@ -57,7 +58,7 @@ def _uvicorn_config(app: ASGIApp, settings: Settings, port: int) -> uvicorn.Conf
         lifespan="off",
         access_log=False,
         log_config=None,
-        http="httptools",
+        http=BoundedHttpProtocol,
         loop="none",
         timeout_graceful_shutdown=int(settings.exit_timeout_secs) or 1,
         server_header=False,

@@ -452,3 +452,12 @@ def test_trailing_slashes_as_each_protocol_treats_them(server):
     triton = post(server, "/v2/models/add/infer/", json=infer_request(1.0))
     assert triton.status_code == 404
     assert triton.json() == {"error": "Not Found"}
+
+
+def test_a_request_head_over_64_kib_is_refused_and_the_port_serves_on(server):
+    response = post(
+        server, "/v2/models/add/infer", json=infer_request(1.0), headers={"X-Big": "a" * 70_000}
+    )
+    assert response.status_code == 431
+    assert "request line and headers exceed 65536 bytes" in response.text
+    assert post(server, "/v2/models/add/infer", json=infer_request(1.0)).status_code == 200
