@@ -63,6 +63,10 @@ class ModelSource:
         return self.kind is not SourceKind.REPOSITORY
 
 
+# The longest file name the file systems we run on take.
+_MAX_NAME_BYTES = 255
+
+
 def resolve_model_url(
     url: str,
     *,
@@ -99,6 +103,10 @@ def resolve_model_url(
         raise ModelNotFoundError(url, f"Absolute path is not allowed in url: {url}")
     if ".." in url.split("/"):
         raise ModelNotFoundError(url, f"Relative path is not allowed in url: {url}")
+    if any(len(part.encode()) > _MAX_NAME_BYTES for part in url.split("/")):
+        raise InvalidRequestError(
+            f"url {url[:64]!r}...: a file or folder name is at most {_MAX_NAME_BYTES} bytes"
+        )
     if "/" not in url and is_valid_model_name(url) and (repository / url).is_dir():
         if model_name is not None and model_name != url:
             raise InvalidRequestError(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from repository_server.errors import ConflictError, InvalidRequestError
+from repository_server.errors import ConflictError, InvalidRequestError, ServerError
 from repository_server.repository.config import CONFIG_FILE
 from repository_server.repository.layout import version_number
 from repository_server.sources.archives import (
@@ -60,6 +60,13 @@ class FolderExistsError(ConflictError):
             f"Model folder {name} already exists in the model repository; choose another model_name"
         )
         self.name = name
+
+
+class UnpackFailedError(ServerError):
+    """The server could not write the model folder (a full disk, a file size limit)."""
+
+    status = 500
+    torchserve_type = "InternalServerException"
 
 
 @dataclass(frozen=True)
@@ -191,7 +198,13 @@ def _placed(reader: ArchiveReader, manifest: Manifest | None) -> Placed:
 def _write(reader: ArchiveReader, placed: Placed, destination: Path, max_bytes: int) -> None:
     """Writes the placed members into a hidden staging folder, then renames it into place."""
     archive = reader.archive
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.tmp-", dir=destination.parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.tmp-", dir=destination.parent))
+    except OSError as error:
+        raise UnpackFailedError(
+            f"cannot unpack {archive.name} into the model repository as model "
+            f"{destination.name}: {error.strerror or error}"
+        ) from None
     try:
         budget = max_bytes
         for member, parts in placed:
@@ -213,6 +226,12 @@ def _write(reader: ArchiveReader, placed: Placed, destination: Path, max_bytes: 
             except CORRUPT_ARCHIVE_ERRORS as error:
                 raise InvalidRequestError(
                     f"{archive.name} is damaged at member {'/'.join(member.parts)!r}: {error}"
+                ) from None
+            except OSError as error:
+                raise UnpackFailedError(
+                    f"cannot unpack {archive.name} into the model repository as model "
+                    f"{destination.name}: writing {'/'.join(member.parts)!r} failed: "
+                    f"{error.strerror or error}"
                 ) from None
         staging.chmod(0o755)  # mkdtemp's 0o700 would hide the model from other users
         refuse_existing_folder(destination)

@@ -139,6 +139,20 @@ def test_paths_escaping_the_store_are_refused(
     assert files_under(repository) == set()
 
 
+@pytest.mark.parametrize("url", ["m" * 300, "m" * 300 + ".zip", "sub/" + "m" * 256 + ".mar"])
+def test_a_name_longer_than_the_file_system_takes_is_a_clear_400(
+    repository: Path, store: Path, url: str
+) -> None:
+    refused(
+        InvalidRequestError,
+        400,
+        "a file or folder name is at most 255 bytes",
+        url,
+        repository,
+        store,
+    )
+
+
 def test_an_absolute_path_is_refused(repository: Path, store: Path) -> None:
     archive = make_zip(store / "mlp.zip", MODEL)
     refused(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import tarfile
 import threading
 from pathlib import Path
@@ -268,3 +270,38 @@ def test_concurrent_unpacks_to_one_model_publish_exactly_one(
     assert [p.name for p in repository.iterdir()] == ["mlp"]  # no staging folder left
     contents = {(repository / "mlp" / "1" / f"part{n}.bin").read_bytes()[:1] for n in range(50)}
     assert len(contents) == 1  # all files from one archive, never a mix
+
+
+_FULL_DISK_SCRIPT = """
+import resource, signal, sys
+from pathlib import Path
+from repository_server.sources.unpack import UnpackFailedError, unpack_model
+
+# Writes past 64 KiB fail with EFBIG, as they would on a full disk.
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
+archive, repository = Path(sys.argv[1]), Path(sys.argv[2])
+try:
+    unpack_model(archive, repository, model_name=None, default_name="big",
+                 max_bytes=1 << 30, max_files=100)
+except UnpackFailedError as error:
+    print(error.status, error.message)
+"""
+
+
+def test_a_write_that_fails_names_the_archive_and_leaves_nothing(tmp_path):
+    archive = make_zip(tmp_path / "big.zip", {"1/model.onnx": b"x" * 200_000})
+    repository = tmp_path / "repository"
+    repository.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK_SCRIPT, str(archive), str(repository)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert result.stdout.strip() == (
+        "500 cannot unpack big.zip into the model repository as model big: writing "
+        "'1/model.onnx' failed: File too large"
+    ), result.stderr
+    assert list(repository.iterdir()) == []
