@@ -7,12 +7,13 @@ x-request-id.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
 import orjson
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from repository_server.errors import (
@@ -24,6 +25,8 @@ from repository_server.errors import (
 )
 
 JSON = "application/json"
+logger = logging.getLogger(__name__)
+
 V2_PREFIX = "/v2"
 # TorchServe's answers for a path no route serves, and for a method the path does not take.
 NOT_FOUND = "Requested resource is not found, please refer to API document."
@@ -103,9 +106,19 @@ async def http_exception_by_path(request: Request, error: Exception) -> Response
 
 
 # The inference port serves both protocols, each answered in its own form.
+async def client_gone(request: Request, error: Exception) -> Response:
+    """The client closed the connection before its body arrived: nobody reads an answer, and
+    nothing went wrong here (a client timeout, a cancelled call)."""
+    client = request.client
+    who = f"{client.host}:{client.port}" if client else "a client"
+    logger.info("%s closed the connection before sending the whole request", who)
+    return Response(status_code=400)
+
+
 INFERENCE_EXCEPTION_HANDLERS: dict[Any, Any] = {
     ServerError: server_error_by_path,
     HTTPException: http_exception_by_path,
+    ClientDisconnect: client_gone,
 }
 
 

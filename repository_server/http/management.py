@@ -12,7 +12,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Scope
@@ -21,6 +21,7 @@ from repository_server import __version__
 from repository_server.dataplane import DataPlane
 from repository_server.errors import ServerError
 from repository_server.http.errors import (
+    client_gone,
     torchserve_error,
     torchserve_error_for,
     torchserve_json,
@@ -185,6 +186,7 @@ def create_management_app(
         exception_handlers={
             ServerError: _server_error,
             HTTPException: _http_error,
+            ClientDisconnect: client_gone,
             Exception: _unexpected_error,
         },
         middleware=[

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import socket
 import struct
 import threading
 import zlib
@@ -18,6 +19,7 @@ from tests import models
 from tests.e2e.client import infer_request
 from tests.e2e.server_process import ServerProcess
 from tests.repositories import Repository
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -461,3 +463,23 @@ def test_a_request_head_over_64_kib_is_refused_and_the_port_serves_on(server):
     assert response.status_code == 431
     assert "request line and headers exceed 65536 bytes" in response.text
     assert post(server, "/v2/models/add/infer", json=infer_request(1.0)).status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/v2/models/add/infer", "/predictions/add"])
+def test_a_client_that_goes_away_mid_body_is_one_quiet_log_line(server, path):
+    lines_before = len(server.lines)
+    with socket.create_connection((server.host, server.ports["inference"]), timeout=10) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n".encode() + b"{"
+        )
+        server_sees = "closed the connection before sending the whole request"
+        # Closing now leaves the body 999 bytes short.
+    wait_until(lambda: any(server_sees in line for line in server.lines[lines_before:]))
+    new = server.lines[lines_before:]
+    assert not any("Traceback" in line or "ERROR" in line for line in new), "\n".join(new)
+    assert (
+        post(
+            server, path, json=[1, 2, 3, 4] if "predictions" in path else infer_request(1)
+        ).status_code
+        == 200
+    )
