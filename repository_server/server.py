@@ -79,6 +79,9 @@ def run(settings: Settings, given: Mapping[str, Any], plan: RestorePlan | None =
     root = settings.model_repository
     if not root.is_dir():
         raise ConfigurationError(f"--model-repository: {str(root)!r} is not a folder")
+    store = settings.model_store
+    if store is not None and not store.is_dir():
+        raise ConfigurationError(f"--model-store: {str(store)!r} is not a folder")
     try:
         import uvloop
 

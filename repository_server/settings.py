@@ -66,6 +66,12 @@ def _at_least(minimum: float, kind: Callable[[str], Any] = int) -> Callable[[str
     return parse
 
 
+def _folder(text: str) -> Path:
+    if not text.strip():
+        raise ValueError("an empty path names no folder")
+    return Path(text)
+
+
 def setting(
     default: Any,
     help: str,
@@ -97,7 +103,7 @@ class Settings:
     """Everything the server is told. Constructing it has no side effects."""
 
     model_repository: Path = setting(
-        Path("model_repository"), "The model repository to serve.", parse=Path, metavar="DIR"
+        Path("model_repository"), "The model repository to serve.", parse=_folder, metavar="DIR"
     )
     model_control_mode: ControlMode = setting(
         ControlMode.POLL,
@@ -192,7 +198,7 @@ class Settings:
     model_store: Path | None = setting(
         None,
         "Folder of model archives (.zip, .tar.gz, .mar) that registration may name.",
-        parse=Path,
+        parse=_folder,
         metavar="DIR",
     )
     allowed_urls: tuple[str, ...] = setting(

@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -89,3 +90,39 @@ def test_command_line_wins_over_underlay_which_wins_over_defaults():
 def test_ports_must_differ():
     with pytest.raises(ConfigurationError, match="must differ"):
         build_settings({"http_port": 9000, "management_port": 9000})
+
+
+def test_folder_flags_that_name_no_folder_stop_the_start(tmp_path):
+    (tmp_path / "repository").mkdir()
+    empty = run_cli("--model-repository", "")
+    assert empty.returncode == 2
+    assert "an empty path names no folder" in empty.stderr
+    store = run_cli(
+        "--model-repository", str(tmp_path / "repository"), "--model-store", str(tmp_path / "no")
+    )
+    assert store.returncode == 2
+    assert f"--model-store: '{tmp_path / 'no'}' is not a folder" in store.stderr
+
+
+def test_a_snapshot_folder_that_is_a_file_is_one_clear_line(tmp_path):
+    (tmp_path / "repository").mkdir()
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "config").write_text("not a folder")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "repository_server",
+            "--model-repository",
+            str(tmp_path / "repository"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "LOG_LOCATION": str(tmp_path / "logs")},
+    )
+    assert result.returncode == 2
+    assert "cannot be read as a folder" in result.stderr
+    assert "--no-config-snapshots" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from repository_server.errors import ConfigurationError
 from repository_server.snapshots.snapshot import ConfigSnapshot, SnapshotError, parse_snapshot
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,12 @@ class SnapshotStore:
             names = [entry.name for entry in os.scandir(self.directory)]
         except FileNotFoundError:
             return []
+        except OSError as error:
+            raise ConfigurationError(
+                f"config snapshots: {str(self.directory)!r} cannot be read as a folder "
+                f"({error.strerror or error}); fix LOG_LOCATION or start with "
+                "--no-config-snapshots"
+            ) from None
         return [self.directory / name for name in sorted(names) if SNAPSHOT_NAME.fullmatch(name)]
 
     def write(self, kind: str, snapshot: ConfigSnapshot) -> Path:

@@ -13,6 +13,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from repository_server.errors import ConfigurationError
 from repository_server.snapshots.snapshot import ConfigSnapshot
 from repository_server.snapshots.store import SnapshotStore
 
@@ -29,7 +30,7 @@ class SnapshotWriter:
         async with self._turn:
             try:
                 path = await asyncio.to_thread(self.store.write, kind, snapshot)
-            except OSError as error:
+            except (OSError, ConfigurationError) as error:
                 logger.error(
                     "config snapshot (%s) not written to %s: %s", kind, self.store.directory, error
                 )
