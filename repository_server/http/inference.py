@@ -20,7 +20,7 @@ from repository_server.http.errors import (
 )
 from repository_server.http.limits import BodySizeLimit
 from repository_server.http.openapi import api_description_routes, model_description_routes
-from repository_server.http.paths import StripTrailingSlash
+from repository_server.http.paths import RefuseEncodedSlash, StripTrailingSlash
 from repository_server.http.predictions import PredictionEndpoints, prediction_routes
 from repository_server.http.v2 import V2Endpoints, v2_routes
 
@@ -31,6 +31,12 @@ def _too_large(scope: Scope, message: str) -> Response:
     if is_v2_path(scope["path"]):
         return v2_error(message, 413)
     return torchserve_error(413, "BadRequestException", message)
+
+
+def _not_found(scope: Scope, message: str) -> Response:
+    if is_v2_path(scope["path"]):
+        return v2_error(message, 404)
+    return torchserve_error(404, "ResourceNotFoundException", message)
 
 
 def create_inference_app(plane: DataPlane) -> Starlette:
@@ -46,6 +52,7 @@ def create_inference_app(plane: DataPlane) -> Starlette:
         exception_handlers=INFERENCE_EXCEPTION_HANDLERS,
         middleware=[
             # TorchServe's paths ignore a trailing slash; Triton's answer 404 for one.
+            Middleware(RefuseEncodedSlash, respond=_not_found),
             Middleware(StripTrailingSlash, keep_prefix=V2_PREFIX + "/"),
             Middleware(BodySizeLimit, max_bytes=limit, respond=_too_large),
         ],

@@ -29,7 +29,7 @@ from repository_server.http.errors import (
 )
 from repository_server.http.limits import BodySizeLimit
 from repository_server.http.openapi import api_description_routes, model_description_routes
-from repository_server.http.paths import StripTrailingSlash
+from repository_server.http.paths import RefuseEncodedSlash, StripTrailingSlash
 from repository_server.http.v2 import V2Endpoints, repository_routes
 from repository_server.management import (
     ManagementService,
@@ -170,6 +170,12 @@ def _too_large(scope: Scope, message: str) -> Response:
     return torchserve_error(413, "BadRequestException", message)
 
 
+def _not_found(scope: Scope, message: str) -> Response:
+    if scope["path"].startswith(V2_PREFIX):
+        return v2_error(message, 404)
+    return torchserve_error(404, "ResourceNotFoundException", message)
+
+
 def create_management_app(
     plane: DataPlane, registrations: RegistrationBook | None = None
 ) -> Starlette:
@@ -190,6 +196,7 @@ def create_management_app(
             Exception: _unexpected_error,
         },
         middleware=[
+            Middleware(RefuseEncodedSlash, respond=_not_found),
             Middleware(StripTrailingSlash),
             Middleware(
                 BodySizeLimit,

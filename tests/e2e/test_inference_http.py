@@ -483,3 +483,13 @@ def test_a_client_that_goes_away_mid_body_is_one_quiet_log_line(server, path):
         ).status_code
         == 200
     )
+
+
+def test_an_encoded_slash_is_refused_not_routed(server):
+    # Decoded, this would be version 1's infer route; a proxy filtering raw paths never saw it.
+    triton = post(server, "/v2/models/add%2Fversions%2F1/infer", json=infer_request(1.0))
+    assert triton.status_code == 404
+    assert triton.json() == {"error": "an encoded '/' (%2F) is not allowed in a path"}
+    torchserve = post(server, "/predictions/add%2F1", json=[1, 2, 3, 4])
+    assert torchserve.status_code == 404
+    assert torchserve.json()["type"] == "ResourceNotFoundException"
