@@ -32,6 +32,7 @@ from repository_server.model_server import ModelServer
 from repository_server.settings import Settings
 from repository_server.snapshots import RestorePlan
 from repository_server.snapshots.keeper import SnapshotKeeper
+from repository_server.sources.unpack import remove_stale_staging
 
 logger = logging.getLogger("repository_server")
 
@@ -82,6 +83,8 @@ def run(settings: Settings, given: Mapping[str, Any], plan: RestorePlan | None =
     store = settings.model_store
     if store is not None and not store.is_dir():
         raise ConfigurationError(f"--model-store: {str(store)!r} is not a folder")
+    for name in remove_stale_staging(root):
+        logger.warning("removed %s: an unpack interrupted by a crash left it in %s", name, root)
     try:
         import uvloop
 

@@ -18,8 +18,11 @@ ignores dot-folders) and renamed into place, so the repository never shows half 
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -243,3 +246,30 @@ def _write(reader: ArchiveReader, placed: Placed, destination: Path, max_bytes: 
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+# `.<model>.tmp-<8 random characters>`: the staging folders `_write` makes (mkdtemp's suffix).
+_STAGING_NAME = re.compile(r"\.[A-Za-z0-9_.-]+\.tmp-[A-Za-z0-9_]{8}")
+
+
+def remove_stale_staging(repository: Path, older_than_secs: float = 60.0) -> list[str]:
+    """Removes the staging folders an interrupted unpack left in `repository` (a crash or a
+    kill mid-registration) once they are `older_than_secs` old, so a server sharing the folder
+    that is unpacking right now keeps its own. Returns the names removed."""
+    removed: list[str] = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(repository))
+    except OSError:
+        return removed  # the start reports an unreadable repository itself
+    for entry in entries:
+        if not _STAGING_NAME.fullmatch(entry.name) or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime < older_than_secs:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.name)
+    return removed

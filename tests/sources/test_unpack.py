@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 import tarfile
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from repository_server.errors import ConflictError, InvalidRequestError
 from repository_server.repository.scanner import RepositoryScanner
 from repository_server.sources import UnsafeArchiveError, unpack_archive
+from repository_server.sources.unpack import remove_stale_staging
 from tests.sources.archive_files import (
     add_tar_entry,
     add_zip_member,
@@ -305,3 +308,20 @@ def test_a_write_that_fails_names_the_archive_and_leaves_nothing(tmp_path):
         "'1/model.onnx' failed: File too large"
     ), result.stderr
     assert list(repository.iterdir()) == []
+
+
+def test_staging_left_by_a_crash_is_removed_once_old(tmp_path):
+    repository = tmp_path / "repository"
+    old = repository / ".mlp.tmp-abcd1234"
+    (old / "1").mkdir(parents=True)
+    (old / "1" / "model.onnx").write_bytes(b"half")
+    fresh = repository / ".other.tmp-wxyz9876"
+    fresh.mkdir()
+    users_own = repository / "mlp" / ".3.tmp"  # a user's staging, README's publish pattern
+    users_own.mkdir(parents=True)
+    an_hour_ago = time.time() - 3600
+    os.utime(old, (an_hour_ago, an_hour_ago))
+    assert remove_stale_staging(repository) == [".mlp.tmp-abcd1234"]
+    assert not old.exists()
+    assert fresh.exists()  # maybe another server's unpack under way
+    assert users_own.exists()
