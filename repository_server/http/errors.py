@@ -15,6 +15,7 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from repository_server.errors import (
     ModelNotFoundError,
@@ -106,6 +107,20 @@ async def http_exception_by_path(request: Request, error: Exception) -> Response
 
 
 # The inference port serves both protocols, each answered in its own form.
+def too_large_by_path(scope: Scope, message: str) -> Response:
+    """413 in the form of the path's protocol (BodySizeLimit's answer)."""
+    if is_v2_path(scope["path"]):
+        return v2_error(message, 413)
+    return torchserve_error(413, "BadRequestException", message)
+
+
+def not_found_by_path(scope: Scope, message: str) -> Response:
+    """404 in the form of the path's protocol (for refusals before routing)."""
+    if is_v2_path(scope["path"]):
+        return v2_error(message, 404)
+    return torchserve_error(404, "ResourceNotFoundException", message)
+
+
 async def client_gone(request: Request, error: Exception) -> Response:
     """The client closed the connection before its body arrived: nobody reads an answer, and
     nothing went wrong here (a client timeout, a cancelled call)."""

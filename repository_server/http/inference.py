@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.responses import Response
-from starlette.types import Scope
 
 from repository_server import __version__
 from repository_server.dataplane import DataPlane
 from repository_server.http.errors import (
     INFERENCE_EXCEPTION_HANDLERS,
     V2_PREFIX,
-    is_v2_path,
-    torchserve_error,
-    v2_error,
+    not_found_by_path,
+    too_large_by_path,
 )
 from repository_server.http.limits import BodySizeLimit
 from repository_server.http.openapi import api_description_routes, model_description_routes
@@ -25,18 +22,6 @@ from repository_server.http.predictions import PredictionEndpoints, prediction_r
 from repository_server.http.v2 import V2Endpoints, v2_routes
 
 TITLE = "repository-server inference API"
-
-
-def _too_large(scope: Scope, message: str) -> Response:
-    if is_v2_path(scope["path"]):
-        return v2_error(message, 413)
-    return torchserve_error(413, "BadRequestException", message)
-
-
-def _not_found(scope: Scope, message: str) -> Response:
-    if is_v2_path(scope["path"]):
-        return v2_error(message, 404)
-    return torchserve_error(404, "ResourceNotFoundException", message)
 
 
 def create_inference_app(plane: DataPlane) -> Starlette:
@@ -52,9 +37,9 @@ def create_inference_app(plane: DataPlane) -> Starlette:
         exception_handlers=INFERENCE_EXCEPTION_HANDLERS,
         middleware=[
             # TorchServe's paths ignore a trailing slash; Triton's answer 404 for one.
-            Middleware(RefuseEncodedSlash, respond=_not_found),
+            Middleware(RefuseEncodedSlash, respond=not_found_by_path),
             Middleware(StripTrailingSlash, keep_prefix=V2_PREFIX + "/"),
-            Middleware(BodySizeLimit, max_bytes=limit, respond=_too_large),
+            Middleware(BodySizeLimit, max_bytes=limit, respond=too_large_by_path),
         ],
     )
     app.router.redirect_slashes = False

@@ -15,13 +15,14 @@ from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Scope
 
 from repository_server import __version__
 from repository_server.dataplane import DataPlane
 from repository_server.errors import ServerError
 from repository_server.http.errors import (
     client_gone,
+    not_found_by_path,
+    too_large_by_path,
     torchserve_error,
     torchserve_error_for,
     torchserve_json,
@@ -164,18 +165,6 @@ async def _unexpected_error(request: Request, error: Exception) -> Response:
     return torchserve_error(500, "InternalServerException", f"{type(error).__name__}: {error}")
 
 
-def _too_large(scope: Scope, message: str) -> Response:
-    if scope["path"].startswith(V2_PREFIX):
-        return v2_error(message, 413)
-    return torchserve_error(413, "BadRequestException", message)
-
-
-def _not_found(scope: Scope, message: str) -> Response:
-    if scope["path"].startswith(V2_PREFIX):
-        return v2_error(message, 404)
-    return torchserve_error(404, "ResourceNotFoundException", message)
-
-
 def create_management_app(
     plane: DataPlane, registrations: RegistrationBook | None = None
 ) -> Starlette:
@@ -196,12 +185,12 @@ def create_management_app(
             Exception: _unexpected_error,
         },
         middleware=[
-            Middleware(RefuseEncodedSlash, respond=_not_found),
+            Middleware(RefuseEncodedSlash, respond=not_found_by_path),
             Middleware(StripTrailingSlash),
             Middleware(
                 BodySizeLimit,
                 max_bytes=plane.server.settings.max_request_size,
-                respond=_too_large,
+                respond=too_large_by_path,
             ),
         ],
     )
