@@ -159,6 +159,8 @@ class DataPlane:
         return self.controller.index(ready_only)
 
     async def load(self, name: str, parameters: Mapping[str, Any]) -> None:
+        # The control mode first: outside EXPLICIT mode the answer never depends on timing.
+        self.controller.require_explicit()
         if not self.controller.started or self.server.exiting:
             raise ServerNotReadyError("Server not ready")
         override = self._config_override(name, parameters)
@@ -193,6 +195,8 @@ class DataPlane:
             raise InvalidRequestError(f"Invalid config override: {error}") from error
 
     async def unload(self, name: str) -> None:
+        # The control mode first: outside EXPLICIT mode the answer never depends on timing.
+        self.controller.require_explicit()
         if not self.controller.started or self.server.exiting:
             raise ServerNotReadyError("Server not ready")
         await self.controller.unload(name)

@@ -144,6 +144,9 @@ async def serve(settings: Settings, plan: RestorePlan | None = None) -> int:
         logger.error("--exit-on-error: stopping")
         exit_status = STARTUP_FAILED
     else:
+        for name, reason in sorted(report.failures.items()):
+            if server.manager.record(name) is None:  # no state line said it: a name with no folder
+                logger.warning("model %s named at start did not load: %s", name, reason)
         await keeper.restore_and_start()
         freeze_after_start()
         logger.info("Model server started.")

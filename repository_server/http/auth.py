@@ -25,7 +25,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from repository_server.errors import ConfigurationError, UnauthorizedError
-from repository_server.http.errors import torchserve_headers
+from repository_server.http.errors import is_v2_path, torchserve_headers, v2_error
 from repository_server.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -105,14 +105,20 @@ class TokenAuth:
         elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1008, "reason": problem})
         else:
-            await self._refusal(problem)(scope, receive, send)
+            await self._refusal(problem, is_v2_path(scope["path"]))(scope, receive, send)
 
-    def _refusal(self, problem: str) -> Response:
+    def _refusal(self, problem: str, v2: bool) -> Response:
+        """401 in the form of the path's protocol: Triton's `{"error"}` under /v2 (tritonclient
+        reads it), TorchServe's envelope elsewhere."""
         error = UnauthorizedError(f"Token Authorization failed: {problem}")
-        document = {"code": error.status, "type": error.torchserve_type, "message": error.message}
         challenge = f'Bearer realm="{self._realm}"'
         if problem.startswith((WRONG, WRONG_FOR_CONTROL)):
             challenge += ', error="invalid_token"'
+        if v2:
+            response = v2_error(error.message, error.status)
+            response.headers["WWW-Authenticate"] = challenge
+            return response
+        document = {"code": error.status, "type": error.torchserve_type, "message": error.message}
         return Response(
             orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n",
             status_code=error.status,

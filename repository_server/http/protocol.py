@@ -15,7 +15,10 @@ import asyncio
 import logging
 from typing import Any
 
+import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from repository_server.http.errors import is_v2_path
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             # The head may end inside this chunk (a body follows it): only bytes before its end
             # count.
             if len(data) > room and data.find(_HEAD_END, 0, max(room, 0) + len(_HEAD_END)) < 0:
-                self._refuse_long_head()
+                self._refuse_long_head(data)
                 return
             self._head_bytes += len(data)
             self._arm_head_timer()
@@ -83,17 +86,24 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             )
             self.transport.close()
 
-    def _refuse_long_head(self) -> None:
+    def _refuse_long_head(self, data: bytes) -> None:
         self._cancel_head_timer()
         message = (
             f"request line and headers exceed {self.max_head_bytes} bytes; "
             "send large values in the body"
         )
         logger.warning("%s: %s (431)", _client(self.client), message)
-        body = message.encode("ascii")
+        # The answer in the form of the path's protocol, as far as the URL has arrived.
+        target = getattr(self, "url", b"") or _request_target(data)
+        path = target.split(b"?", 1)[0].decode("latin-1")
+        if is_v2_path(path):
+            document: dict[str, Any] = {"error": message}
+        else:
+            document = {"code": 431, "type": "BadRequestException", "message": message}
+        body = orjson.dumps(document)
         self.transport.write(
             b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
-            b"content-type: text/plain; charset=utf-8\r\n"
+            b"content-type: application/json\r\n"
             b"content-length: " + str(len(body)).encode("ascii") + b"\r\n"
             b"connection: close\r\n\r\n" + body
         )
@@ -102,3 +112,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
 def _client(address: Any) -> str:
     return f"{address[0]}:{address[1]}" if address else "a client"
+
+
+def _request_target(data: bytes) -> bytes:
+    """The target of a request line at the start of `data` (`POST /v2/... HTTP/1.1`), or b""."""
+    parts = data[: data.find(b"\r\n") if b"\r\n" in data[:8192] else 8192].split(b" ")
+    return parts[1] if len(parts) >= 2 else b""

@@ -273,7 +273,7 @@ class RepositoryController:
 
     # -- EXPLICIT: load and unload requests -----------------------------------------------------
 
-    def _require_explicit(self) -> None:
+    def require_explicit(self) -> None:
         if self.mode is not ControlMode.EXPLICIT:
             raise ControlModeError(CONTROL_MODE_FORBIDS)
 
@@ -283,7 +283,7 @@ class RepositoryController:
         A no-op when nothing changed, unless a config override is given (that always reloads).
         Raises LoadFailedError naming each version that failed; what served before still serves.
         """
-        self._require_explicit()
+        self.require_explicit()
         await self._load(name, config_override, at_start=False)
 
     async def _load(
@@ -327,7 +327,7 @@ class RepositoryController:
 
     async def unload(self, name: str) -> None:
         """Unloads every version: each stops taking requests at once and drains in the background."""
-        self._require_explicit()
+        self.require_explicit()
         await self.manager.apply(name, None)
 
     # -- status -------------------------------------------------------------------------------

@@ -233,3 +233,34 @@ def test_a_version_renamed_into_place_loads_without_waiting_to_settle(repository
     staging.rename(repository.root / ".b.tmp")
     (repository.root / ".b.tmp").rename(repository.root / "b")
     wait_until(lambda: output_of(server, "b") == 10.0, timeout=20)
+
+
+def test_a_load_model_name_with_no_folder_is_logged_at_start(repository, start_server):
+    repository.add_version("a", 1)
+    server = start_server(
+        repository.root,
+        "--model-control-mode",
+        "explicit",
+        "--load-model",
+        "a",
+        "--load-model",
+        "nosuch",
+    )
+    assert ready_versions(server, "a") == ["1"]
+    server.wait_for_log(
+        r"WARNING .*model nosuch named at start did not load: failed to load 'nosuch', "
+        "failed to poll from model repository"
+    )
+
+
+def test_load_and_unload_outside_explicit_mode_answer_the_mode_error_at_once(
+    repository, start_server
+):
+    repository.add_version("a", 1)
+    server = start_server(repository.root, "--model-control-mode", "none")
+    for action in ("load", "unload"):
+        response = repository_call(server, "a", action)
+        assert response.status_code == 503
+        assert response.json() == {
+            "error": "explicit model load / unload is not allowed if polling is enabled"
+        }
