@@ -69,5 +69,11 @@ def test_a_failed_asynchronous_registration_unregisters_the_model(explicit: Depl
         60,
         message="the failed registration's folder to be removed",
     )
+    # The folder goes first; the registration counts as under way (409) until just after.
+    wait_until(
+        lambda: ts.management("PUT", "/models/late_failure?min_worker=1").status_code != 409,
+        30,
+        message="the failed registration to end",
+    )
     assert_unknown(ts, "late_failure")
     assert [p.name for p in explicit.repository.iterdir() if p.name.startswith(".")] == []
