@@ -21,6 +21,7 @@ from repository_server.dataplane import DataPlane
 from repository_server.errors import ServerError
 from repository_server.http.errors import (
     client_gone,
+    is_v2_path,
     not_found_by_path,
     too_large_by_path,
     torchserve_error,
@@ -47,10 +48,6 @@ V2_PREFIX = "/v2"
 ALL_VERSIONS = "all"
 NOT_FOUND = "Requested resource is not found, please refer to API document."
 NOT_ALLOWED = "Requested method is not allowed, please refer to API document."
-
-
-def _is_v2(request: Request) -> bool:
-    return request.url.path.startswith(V2_PREFIX)
 
 
 def _version(text: str | None) -> int | None:
@@ -139,7 +136,7 @@ def management_routes(endpoints: ManagementEndpoints) -> list[BaseRoute]:
 
 async def _server_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, ServerError)
-    if _is_v2(request):
+    if is_v2_path(request.url.path):
         return v2_error(error.message, error.status)
     return torchserve_error_for(error)
 
@@ -147,7 +144,7 @@ async def _server_error(request: Request, error: Exception) -> Response:
 async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     status = error.status_code
-    if _is_v2(request):
+    if is_v2_path(request.url.path):
         return v2_error(
             {404: "Not Found", 405: "Method Not Allowed"}.get(status, error.detail), status
         )
@@ -160,7 +157,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
 
 async def _unexpected_error(request: Request, error: Exception) -> Response:
     # Starlette re-raises the error after this answer, so the server logs its traceback.
-    if _is_v2(request):
+    if is_v2_path(request.url.path):
         return v2_error(f"internal error: {type(error).__name__}: {error}", 500)
     return torchserve_error(500, "InternalServerException", f"{type(error).__name__}: {error}")
 
