@@ -278,8 +278,9 @@ def test_models_a_snapshot_brings_back_were_not_loaded_at_startup(
     assert management(again, "GET", "/models/s")[0]["loadedAtStartup"] is False
 
 
-def test_a_start_with_a_model_folder_missing_forgets_nothing(repository, start_server, tmp_path):
-    # A volume not mounted yet at one start must not wipe the model from the next restore.
+def stopped_with_b_moved_aside(repository, start_server, tmp_path) -> tuple[Path, Path]:
+    """Registers a and b and changes them, stops with SIGTERM, then moves b's folder away (as
+    a volume not mounted yet). Returns the log location and where b's folder is now."""
     repository_with_two_models(repository)
     logs = tmp_path / "logs"
     first = start_server(repository.root, *EXPLICIT)
@@ -287,6 +288,12 @@ def test_a_start_with_a_model_folder_missing_forgets_nothing(repository, start_s
     assert first.stop(signal.SIGTERM) == 0
     aside = tmp_path / "b-aside"
     (repository.root / "b").rename(aside)
+    return logs, aside
+
+
+def test_a_start_with_a_model_folder_missing_forgets_nothing(repository, start_server, tmp_path):
+    # A volume not mounted yet at one start must not wipe the model from the next restore.
+    _, aside = stopped_with_b_moved_aside(repository, start_server, tmp_path)
 
     without_b = start_server(repository.root)
     assert output_of(without_b, "b") is None
@@ -299,13 +306,7 @@ def test_a_start_with_a_model_folder_missing_forgets_nothing(repository, start_s
 
 
 def test_an_unregistered_model_is_carried_no_more(repository, start_server, tmp_path):
-    repository_with_two_models(repository)
-    logs = tmp_path / "logs"
-    first = start_server(repository.root, *EXPLICIT)
-    change_runtime_config(first, logs)
-    assert first.stop(signal.SIGTERM) == 0
-    aside = tmp_path / "b-aside"
-    (repository.root / "b").rename(aside)
+    logs, aside = stopped_with_b_moved_aside(repository, start_server, tmp_path)
 
     without_b = start_server(repository.root)
     written = len(snapshot_files(logs, "snapshot"))
